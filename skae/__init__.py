@@ -1,0 +1,8 @@
+"""skae: scikit-learn compatible autoencoders over Keras 3."""
+
+from ._base import BaseAutoencoder
+from ._transformer import AutoencoderTransformer
+
+__version__ = "0.1.0"
+
+__all__ = ["AutoencoderTransformer", "BaseAutoencoder", "__version__"]

@@ -1,0 +1,555 @@
+"""BaseAutoencoder: the seam between scikit-learn, scikeras and Keras.
+
+This is the only module that imports scikeras. Every estimator in skae
+subclasses :class:`BaseAutoencoder`, which keeps scikeras' routing of
+``model__*``, ``optimizer__*``, ``fit__*`` and ``callbacks`` parameters and
+fixes, here and only here, the scikeras defects that bite an autoencoder:
+
+1. scikeras puts its mixins right of ``BaseEstimator``, so on scikit-learn
+   >= 1.6 the mixins' tags are lost. skae puts mixins left and declares
+   ``__sklearn_tags__``.
+2. scikeras' ``tensorflow_random_state`` sets ``TF_DETERMINISTIC_OPS`` before
+   asking whether op determinism was on, so it never switches it off again:
+   after one seeded fit, any unseeded random op in the process fails with
+   "Random ops require a seed ...". skae seeds its layers and the fit itself
+   (:func:`_seeded`) and never touches op determinism.
+3. ``Model.predict`` costs tens of milliseconds per call even for ten rows.
+   skae runs inference through ``predict_on_batch`` in fixed-size chunks.
+4. ``BaseWrapper.fit(X, y)`` requires ``y``; an autoencoder in a Pipeline is
+   called as ``fit(X, y=None, sample_weight=None)``.
+"""
+
+import random
+from contextlib import contextmanager
+from numbers import Integral, Real
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+from scikeras._utils import route_params
+from scikeras.wrappers import BaseWrapper
+from sklearn.base import clone
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    MinMaxScaler,
+    RobustScaler,
+    StandardScaler,
+)
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._architectures import build_dense_autoencoder, split_autoencoder
+from ._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
+
+# Rows per predict_on_batch call: small inputs go in one call, large ones are
+# cut so that only one chunk of intermediate activations is alive at a time.
+_INFERENCE_CHUNK = 8192
+
+_SCALERS = {
+    "standard": StandardScaler,
+    "minmax": MinMaxScaler,
+    "robust": RobustScaler,
+}
+
+
+@contextmanager
+def _seeded(seed):
+    """Seed Python, NumPy and TensorFlow for a block, then restore them.
+
+    TensorFlow's global seed drives the shuffling of ``Model.fit``; Python's
+    drives Keras' default seeds. Op determinism is left alone (defect 2).
+    """
+    if seed is None:
+        yield
+        return
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    tf_seed, _ = tf.compat.v1.random.get_seed(None)
+    random.seed(seed)
+    np.random.seed(seed)
+    tf.random.set_seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+        tf.random.set_seed(tf_seed)
+
+
+def _is_lr_schedule(value):
+    return isinstance(value, keras.optimizers.schedules.LearningRateSchedule)
+
+
+class BaseAutoencoder(BaseWrapper):
+    """Base class of skae's estimators: a scikeras ``BaseWrapper`` for autoencoders.
+
+    Not meant to be used directly: use :class:`skae.AutoencoderTransformer`
+    or another public estimator. Subclasses set the scikit-learn mixins on the
+    left of this class and implement the public methods of their role.
+
+    Parameters are documented on the public estimators.
+    """
+
+    _parameter_constraints = {
+        "latent_dim": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like"],
+        "activation": [str],
+        "output_activation": [str],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "l1": [Interval(Real, 0, None, closed="left")],
+        "scaling": [StrOptions(set(_SCALERS)), None],
+        "loss": [str, callable, HasMethods("call")],
+        "optimizer": [str, type, HasMethods("apply_gradients")],
+        "learning_rate": [
+            Interval(Real, 0, None, closed="neither"),
+            HasMethods("get_config"),
+        ],
+        "lr_schedule": [StrOptions({"plateau"}), None],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "metrics": [list, None],
+        "callbacks": [list, dict, HasMethods("on_epoch_end"), None],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        latent_dim=8,
+        *,
+        hidden_layer_sizes=(128, 64),
+        activation="relu",
+        output_activation="linear",
+        dropout=0.0,
+        l1=0.0,
+        scaling="minmax",
+        loss="mse",
+        optimizer="adam",
+        learning_rate=1e-3,
+        lr_schedule="plateau",
+        epochs=200,
+        batch_size=64,
+        shuffle=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        metrics=None,
+        callbacks=None,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+        **kwargs,
+    ):
+        self.latent_dim = latent_dim
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.output_activation = output_activation
+        self.dropout = dropout
+        self.l1 = l1
+        self.scaling = scaling
+        self.loss = loss
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.lr_schedule = lr_schedule
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.metrics = metrics
+        self.callbacks = callbacks
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+        # scikeras' routed parameters (model__*, optimizer__*, fit__*, ...)
+        vars(self).update(kwargs)
+        if kwargs:
+            self._user_params = set(kwargs)
+
+    # ------------------------------------------------------------------
+    # scikit-learn surface shared by every estimator
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = False
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = False  # bit-identical on CPU with an int random_state
+        return tags
+
+    def __repr__(self, N_CHAR_MAX=700):
+        # scikeras prints every parameter on its own line; scikit-learn's
+        # repr shows only those that differ from their defaults.
+        return super(BaseWrapper, self).__repr__(N_CHAR_MAX=N_CHAR_MAX)
+
+    def _validate_params(self):
+        unknown = sorted(
+            name for name in getattr(self, "_user_params", ()) if "__" not in name
+        )
+        if unknown:
+            raise ValueError(
+                f"Unknown parameter(s) {unknown} for {type(self).__name__}. Routed "
+                "parameters need a prefix such as 'model__', 'optimizer__' or 'fit__'."
+            )
+        super()._validate_params()
+        if self.lr_schedule == "plateau" and _is_lr_schedule(self.learning_rate):
+            raise ValueError(
+                "lr_schedule='plateau' changes a float learning_rate; with a Keras "
+                "LearningRateSchedule as learning_rate, pass lr_schedule=None."
+            )
+
+    def _fit_autoencoder(self, X, target, sample_weight, *, warm_start, epochs):
+        """Fit on ``X`` to reconstruct ``target`` (``X`` itself when None)."""
+        self._fit(
+            X,
+            target,
+            sample_weight=sample_weight,
+            warm_start=warm_start,
+            epochs=epochs,
+            initial_epoch=0,
+        )
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """Train for one more epoch on ``X``, keeping weights and history.
+
+        The first call builds the model and fits the input scaling on this
+        first batch; later calls reuse both. Early stopping and the learning
+        rate schedule do not apply to single epochs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A batch of training data.
+        y : None
+            Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row in the loss.
+
+        Returns
+        -------
+        self : object
+            The estimator, trained for one more epoch.
+        """
+        initial_epoch = self.current_epoch if self.initialized_ else 0
+        self._fit(
+            X,
+            None,
+            sample_weight=sample_weight,
+            warm_start=True,
+            epochs=1,
+            initial_epoch=initial_epoch,
+            partial=True,
+        )
+        return self
+
+    @property
+    def encoder_(self):
+        """keras.Model: the fitted encoder, mapping scaled inputs to codes."""
+        return split_autoencoder(self.model_)[0]
+
+    @property
+    def decoder_(self):
+        """keras.Model: the fitted decoder, mapping codes to scaled reconstructions."""
+        return split_autoencoder(self.model_)[1]
+
+    @property
+    def n_iter_(self):
+        """int: number of epochs in ``history_``."""
+        return len(self.history_["loss"])
+
+    def predict(self, X):
+        """Reconstruct ``X``: encode, decode, and undo the input scaling.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to reconstruct.
+
+        Returns
+        -------
+        X_reconstructed : ndarray of shape (n_samples, n_features)
+            Float32 for float32 input, float64 otherwise.
+        """
+        check_is_fitted(self)
+        X_checked = self._check_X(X)
+        reconstruction = self._run(self.model_, self._scale(X_checked))
+        return self._unscale(reconstruction).astype(X_checked.dtype, copy=False)
+
+    def reconstruction_error(self, X, per_feature=False):
+        """Squared reconstruction error of each row, or of each cell.
+
+        The error is measured in the input's own units (after undoing the
+        scaling), like ``PCA.inverse_transform(PCA.transform(X))``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to reconstruct.
+        per_feature : bool, default=False
+            If False, return the mean squared error of each row. If True,
+            return the squared error of each cell, a DataFrame with ``X``'s
+            index and columns when ``X`` is a DataFrame.
+
+        Returns
+        -------
+        errors : ndarray of shape (n_samples,) or (n_samples, n_features)
+            Float64 errors (a DataFrame when ``per_feature`` and ``X`` is one).
+        """
+        check_is_fitted(self)
+        X_checked = self._check_X(X).astype(np.float64)
+        reconstruction = self._unscale(self._run(self.model_, self._scale(X_checked)))
+        cell_errors = (X_checked - reconstruction.astype(np.float64)) ** 2
+        if not per_feature:
+            return cell_errors.mean(axis=1)
+        if isinstance(X, pd.DataFrame):
+            return pd.DataFrame(cell_errors, index=X.index, columns=X.columns)
+        return cell_errors
+
+    def score(self, X, y=None, sample_weight=None):
+        """Negative mean squared reconstruction error (higher is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to reconstruct.
+        y : None
+            Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row in the mean.
+
+        Returns
+        -------
+        score : float
+            ``-average(reconstruction_error(X), weights=sample_weight)``.
+        """
+        errors = self.reconstruction_error(X)
+        return -float(np.average(errors, weights=sample_weight))
+
+    # ------------------------------------------------------------------
+    # data in and out of the network
+
+    def _check_X(self, X):
+        """Validate ``X`` against what ``fit`` saw, with a plain message."""
+        try:
+            return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        except ValueError as error:
+            raise self._explain(error, X) from error
+
+    def _explain(self, error, X):
+        """Add a hint to scikit-learn's message when columns are not numeric."""
+        message = str(error)
+        if "could not convert" in message or "convert" in message and "float" in message:
+            message = (
+                f"{type(self).__name__} needs numeric input, but got values that "
+                f"are not numbers ({message}). Encode text or categorical columns "
+                "first, e.g. with OneHotEncoder in a ColumnTransformer."
+            )
+        return ValueError(message)
+
+    def _scale(self, X):
+        scaled = self.feature_encoder_.transform(X)
+        return np.asarray(scaled, dtype=keras.backend.floatx())
+
+    def _unscale(self, outputs):
+        return self.target_encoder_.inverse_transform(outputs)
+
+    @staticmethod
+    def _run(model, inputs):
+        """Run a Keras model without ``Model.predict``'s per-call overhead."""
+        if len(inputs) <= _INFERENCE_CHUNK:
+            return np.asarray(model.predict_on_batch(inputs))
+        chunks = [
+            np.asarray(model.predict_on_batch(inputs[start : start + _INFERENCE_CHUNK]))
+            for start in range(0, len(inputs), _INFERENCE_CHUNK)
+        ]
+        return np.concatenate(chunks)
+
+    # ------------------------------------------------------------------
+    # scikeras hooks
+
+    def _check_model_param(self):
+        # skae always builds its own model; scikeras' ``model``/``build_fn``
+        # parameters do not exist here.
+        return self._keras_build_fn
+
+    def _make_scaler(self):
+        if self.scaling is None:
+            scaler = FunctionTransformer()
+        else:
+            scaler = _SCALERS[self.scaling]()
+        # Internal scalers must return arrays whatever the global set_output.
+        return scaler.set_output(transform="default")
+
+    @property
+    def feature_encoder(self):
+        """Unfitted scaler applied to the network's input."""
+        return self._make_scaler()
+
+    @property
+    def target_encoder(self):
+        """Unfitted scaler applied to the reconstruction target."""
+        return self._make_scaler()
+
+    def _validate_data(self, X=None, y=None, reset=False):
+        """Validate ``X`` (and a target of the same shape) for training."""
+        try:
+            X = validate_data(
+                self, X, reset=reset, dtype=[np.float64, np.float32], ensure_min_samples=1
+            )
+        except ValueError as error:
+            raise self._explain(error, X) from error
+        if y is None:
+            return X, X
+        y = np.asarray(y, dtype=X.dtype)
+        if y.shape != X.shape:
+            raise ValueError(
+                f"The target must have the shape of X {X.shape}, got {y.shape}."
+            )
+        if not np.isfinite(y).all():
+            raise ValueError("The target contains NaN or infinity.")
+        return X, y
+
+    def _draw_seed(self):
+        if self.random_state is None:
+            return None
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
+    def _initialize(self, X, y=None):
+        # scikeras seeds through its own context manager when _random_state is
+        # set, which leaks op determinism (defect 2): keep it None and seed here.
+        self._random_state = None
+        self._seed = self._draw_seed()
+        X, y = self._validate_data(X, y, reset=True)
+        self.feature_encoder_ = self.feature_encoder.fit(X)
+        self.target_encoder_ = self.target_encoder.fit(y)
+        self._n_features_out = self.latent_dim
+        self.model_ = self._build_keras_model()
+        self._initialize_callbacks()
+        return X, y
+
+    def _keras_build_fn(self, meta, compile_kwargs, params, **model_kwargs):
+        """Build and compile the autoencoder; ``model__*`` parameters land here."""
+        options = dict(
+            hidden_layer_sizes=tuple(self.hidden_layer_sizes),
+            activation=self.activation,
+            output_activation=self.output_activation,
+            dropout=self.dropout,
+            l1=self.l1,
+            seed=self._seed,
+        )
+        options.update(model_kwargs)
+        autoencoder, _, _ = build_dense_autoencoder(
+            meta["n_features_in_"], self.latent_dim, **options
+        )
+        autoencoder.compile(**compile_kwargs)
+        return autoencoder
+
+    def _get_compile_kwargs(self):
+        kwargs = super()._get_compile_kwargs()
+        routed_lr = "optimizer__learning_rate" in self.get_params()
+        if not isinstance(self.optimizer, keras.optimizers.Optimizer) and not routed_lr:
+            # scikeras built the optimizer from its name or class: give it our rate.
+            optimizer = kwargs["optimizer"]
+            config = {**optimizer.get_config(), "learning_rate": self.learning_rate}
+            kwargs["optimizer"] = type(optimizer).from_config(config)
+        return kwargs
+
+    def _fit(self, X, y, sample_weight, warm_start, epochs, initial_epoch, partial=False):
+        self._partial = partial
+        super()._fit(
+            X,
+            y,
+            sample_weight=sample_weight,
+            warm_start=warm_start,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+        )
+
+    def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch):
+        """Train ``model_`` with validation split, stopping and schedule set up."""
+        floatx = keras.backend.floatx()
+        X, y = np.asarray(X, dtype=floatx), np.asarray(y, dtype=floatx)
+        fit_args = route_params(
+            self.get_params(), destination="fit", pass_filter=self._fit_kwargs
+        )
+        fit_args = {k: v for k, v in fit_args.items() if not k.startswith("callbacks")}
+        validate = self.early_stopping and not self._partial
+        if validate:
+            X, y, sample_weight, validation_data = self._split_validation(
+                X, y, sample_weight
+            )
+            fit_args["validation_data"] = validation_data
+        fit_args.update(
+            epochs=initial_epoch + epochs,
+            initial_epoch=initial_epoch,
+            sample_weight=sample_weight,
+            callbacks=self._fit_callbacks + self._schedule_callbacks(validate),
+        )
+        with _seeded(self._seed if not self._partial else None):
+            history = self.model_.fit(X, y, **fit_args)
+        self._record_history(history.history, keep=warm_start and initial_epoch > 0)
+
+    def _split_validation(self, X, y, sample_weight):
+        arrays = [X, y] + ([] if sample_weight is None else [sample_weight])
+        if len(X) < 2:
+            raise ValueError(
+                f"early_stopping=True holds out validation_fraction={self.validation_fraction} "
+                f"of the rows, which needs at least 2 samples; got {len(X)}."
+            )
+        parts = train_test_split(
+            *arrays,
+            test_size=max(1, round(self.validation_fraction * len(X))),
+            random_state=self._seed,
+        )
+        train, valid = parts[0::2], parts[1::2]
+        if sample_weight is None:
+            return train[0], train[1], None, (valid[0], valid[1])
+        return train[0], train[1], train[2], tuple(valid)
+
+    def _schedule_callbacks(self, validate):
+        monitor = "val_loss" if validate else "loss"
+        callbacks = [keras.callbacks.TerminateOnNaN()]
+        if self._partial or self.n_iter_no_change is None:
+            return callbacks
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor=monitor,
+                patience=self.n_iter_no_change,
+                min_delta=self.tol,
+                restore_best_weights=validate,
+            )
+        )
+        if self.lr_schedule == "plateau":
+            callbacks.append(
+                keras.callbacks.ReduceLROnPlateau(
+                    monitor=monitor,
+                    factor=0.5,
+                    patience=max(1, self.n_iter_no_change // 2),
+                    min_delta=self.tol,
+                    verbose=int(self.verbose > 0),
+                )
+            )
+        return callbacks
+
+    def _record_history(self, new_history, keep):
+        if not keep or not hasattr(self, "history_"):
+            self.history_ = {}
+        for key, values in new_history.items():
+            self.history_.setdefault(key, []).extend(float(v) for v in values)
+        losses = self.history_.get("loss", [])
+        if not losses or not np.isfinite(losses[-1]):
+            raise ValueError(
+                f"Training diverged: the loss became {losses[-1] if losses else 'undefined'} "
+                f"at epoch {len(losses)}. Lower learning_rate or check the input scaling."
+            )
