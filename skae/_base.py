@@ -93,7 +93,7 @@ class BaseAutoencoder(BaseWrapper):
 
     _parameter_constraints = {
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
-        "hidden_layer_sizes": ["array-like"],
+        "hidden_layer_sizes": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "activation": [str],
         "output_activation": [str],
         "dropout": [Interval(Real, 0, 1, closed="left")],
@@ -201,6 +201,12 @@ class BaseAutoencoder(BaseWrapper):
                 "parameters need a prefix such as 'model__', 'optimizer__' or 'fit__'."
             )
         super()._validate_params()
+        sizes = self._hidden_sizes()
+        if not all(isinstance(units, Integral) and units >= 1 for units in sizes):
+            raise ValueError(
+                "hidden_layer_sizes must be a sequence of positive ints (it may be "
+                f"empty), got {self.hidden_layer_sizes!r}."
+            )
         if self.lr_schedule == "plateau" and _is_lr_schedule(self.learning_rate):
             raise ValueError(
                 "lr_schedule='plateau' changes a float learning_rate; with a Keras "
@@ -339,23 +345,20 @@ class BaseAutoencoder(BaseWrapper):
     # ------------------------------------------------------------------
     # data in and out of the network
 
-    def _check_X(self, X):
-        """Validate ``X`` against what ``fit`` saw, with a plain message."""
+    def _check_X(self, X, reset=False):
+        """Validate ``X`` (against what ``fit`` saw unless ``reset``)."""
         try:
-            return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+            return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
         except ValueError as error:
-            raise self._explain(error, X) from error
-
-    def _explain(self, error, X):
-        """Add a hint to scikit-learn's message when columns are not numeric."""
-        message = str(error)
-        if "could not convert" in message or "convert" in message and "float" in message:
-            message = (
-                f"{type(self).__name__} needs numeric input, but got values that "
-                f"are not numbers ({message}). Encode text or categorical columns "
-                "first, e.g. with OneHotEncoder in a ColumnTransformer."
-            )
-        return ValueError(message)
+            message = str(error)
+            if "could not convert" in message:
+                # numpy's message names the value but not what to do about it.
+                message = (
+                    f"{type(self).__name__} needs numeric input, but got values that "
+                    f"are not numbers ({message}). Encode text or categorical columns "
+                    "first, e.g. with OneHotEncoder in a ColumnTransformer."
+                )
+            raise ValueError(message) from error
 
     def _scale(self, X):
         scaled = self.feature_encoder_.transform(X)
@@ -403,12 +406,7 @@ class BaseAutoencoder(BaseWrapper):
 
     def _validate_data(self, X=None, y=None, reset=False):
         """Validate ``X`` (and a target of the same shape) for training."""
-        try:
-            X = validate_data(
-                self, X, reset=reset, dtype=[np.float64, np.float32], ensure_min_samples=1
-            )
-        except ValueError as error:
-            raise self._explain(error, X) from error
+        X = self._check_X(X, reset=reset)
         if y is None:
             return X, X
         y = np.asarray(y, dtype=X.dtype)
@@ -419,6 +417,12 @@ class BaseAutoencoder(BaseWrapper):
         if not np.isfinite(y).all():
             raise ValueError("The target contains NaN or infinity.")
         return X, y
+
+    def _hidden_sizes(self):
+        """``hidden_layer_sizes`` as a tuple; a single int means one layer, as in MLP."""
+        if isinstance(self.hidden_layer_sizes, Integral):
+            return (self.hidden_layer_sizes,)
+        return tuple(self.hidden_layer_sizes)
 
     def _draw_seed(self):
         if self.random_state is None:
@@ -441,7 +445,7 @@ class BaseAutoencoder(BaseWrapper):
     def _keras_build_fn(self, meta, compile_kwargs, params, **model_kwargs):
         """Build and compile the autoencoder; ``model__*`` parameters land here."""
         options = dict(
-            hidden_layer_sizes=tuple(self.hidden_layer_sizes),
+            hidden_layer_sizes=self._hidden_sizes(),
             activation=self.activation,
             output_activation=self.output_activation,
             dropout=self.dropout,
@@ -465,26 +469,21 @@ class BaseAutoencoder(BaseWrapper):
             kwargs["optimizer"] = type(optimizer).from_config(config)
         return kwargs
 
-    def _fit(self, X, y, sample_weight, warm_start, epochs, initial_epoch, partial=False):
-        self._partial = partial
-        super()._fit(
-            X,
-            y,
-            sample_weight=sample_weight,
-            warm_start=warm_start,
-            epochs=epochs,
-            initial_epoch=initial_epoch,
-        )
+    def _fit_keras_model(
+        self, X, y, sample_weight, warm_start, epochs, initial_epoch, partial=False
+    ):
+        """Train ``model_`` with validation split, stopping and schedule set up.
 
-    def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch):
-        """Train ``model_`` with validation split, stopping and schedule set up."""
+        ``partial`` marks a one-epoch ``partial_fit`` step: no validation split,
+        no stopping rule, and a seed that moves on with the epoch count.
+        """
         floatx = keras.backend.floatx()
         X, y = np.asarray(X, dtype=floatx), np.asarray(y, dtype=floatx)
         fit_args = route_params(
             self.get_params(), destination="fit", pass_filter=self._fit_kwargs
         )
         fit_args = {k: v for k, v in fit_args.items() if not k.startswith("callbacks")}
-        validate = self.early_stopping and not self._partial
+        validate = self.early_stopping and not partial
         if validate:
             X, y, sample_weight, validation_data = self._split_validation(
                 X, y, sample_weight
@@ -494,9 +493,10 @@ class BaseAutoencoder(BaseWrapper):
             epochs=initial_epoch + epochs,
             initial_epoch=initial_epoch,
             sample_weight=sample_weight,
-            callbacks=self._fit_callbacks + self._schedule_callbacks(validate),
+            callbacks=self._fit_callbacks + self._schedule_callbacks(validate, partial),
         )
-        with _seeded(self._seed if not self._partial else None):
+        seed = None if self._seed is None else self._seed + initial_epoch
+        with _seeded(seed):
             history = self.model_.fit(X, y, **fit_args)
         self._record_history(history.history, keep=warm_start and initial_epoch > 0)
 
@@ -517,10 +517,10 @@ class BaseAutoencoder(BaseWrapper):
             return train[0], train[1], None, (valid[0], valid[1])
         return train[0], train[1], train[2], tuple(valid)
 
-    def _schedule_callbacks(self, validate):
+    def _schedule_callbacks(self, validate, partial):
         monitor = "val_loss" if validate else "loss"
         callbacks = [keras.callbacks.TerminateOnNaN()]
-        if self._partial or self.n_iter_no_change is None:
+        if partial or self.n_iter_no_change is None:
             return callbacks
         callbacks.append(
             keras.callbacks.EarlyStopping(

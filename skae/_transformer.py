@@ -24,8 +24,10 @@ class AutoencoderTransformer(
     ----------
     latent_dim : int, default=8
         Width of the code, the analogue of PCA's ``n_components``.
-    hidden_layer_sizes : sequence of int, default=(128, 64)
-        Widths of the encoder's hidden layers; the decoder mirrors them.
+    hidden_layer_sizes : int or sequence of int, default=(128, 64)
+        Widths of the encoder's hidden layers; the decoder mirrors them. An int
+        is one hidden layer; an empty tuple gives a linear-in-the-middle
+        autoencoder with no hidden layer.
     activation : str, default="relu"
         Keras activation of the hidden layers. The code layer is linear.
     output_activation : str, default="linear"

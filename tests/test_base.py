@@ -145,6 +145,8 @@ def test_unknown_parameter_is_reported(digits):
         ({"scaling": "zscore"}, "scaling"),
         ({"validation_fraction": 1.5}, "validation_fraction"),
         ({"lr_schedule": "cosine"}, "lr_schedule"),
+        ({"hidden_layer_sizes": (16, 0)}, "hidden_layer_sizes"),
+        ({"hidden_layer_sizes": (16.5,)}, "hidden_layer_sizes"),
     ],
 )
 def test_invalid_parameters(digits, params, match):
