@@ -1,8 +1,16 @@
 """skae: scikit-learn compatible autoencoders over Keras 3."""
 
 from ._base import BaseAutoencoder
+from ._denoising import DenoisingAutoencoder
+from ._outlier import AutoencoderOutlierDetector
 from ._transformer import AutoencoderTransformer
 
 __version__ = "0.1.0"
 
-__all__ = ["AutoencoderTransformer", "BaseAutoencoder", "__version__"]
+__all__ = [
+    "AutoencoderOutlierDetector",
+    "AutoencoderTransformer",
+    "BaseAutoencoder",
+    "DenoisingAutoencoder",
+    "__version__",
+]

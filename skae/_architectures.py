@@ -39,6 +39,7 @@ def build_dense_autoencoder(
     dropout=0.0,
     l1=0.0,
     kernel_initializer="glorot_uniform",
+    corruption=None,
     seed=None,
 ):
     """Build a fully connected autoencoder whose decoder mirrors its encoder.
@@ -62,6 +63,10 @@ def build_dense_autoencoder(
         ``l1 * mean over rows of sum(|code|)`` to the loss.
     kernel_initializer : str, default="glorot_uniform"
         Name of a Keras initializer for every dense kernel.
+    corruption : keras.layers.Layer or None, default=None
+        A training-only layer applied to the autoencoder's input, such as
+        :class:`Corruption`, for a denoising autoencoder. The encoder alone
+        never sees it.
     seed : int or None, default=None
         Seeds every initializer and dropout layer, for reproducible models.
 
@@ -84,10 +89,7 @@ def build_dense_autoencoder(
         x = dense(units, f"encoder_hidden_{i}")(x)
         if dropout > 0:
             x = layers.Dropout(dropout, seed=next(seeds), name=f"encoder_dropout_{i}")(x)
-    code = dense(latent_dim, "code", activation=None)(x)
-    if l1 > 0:
-        code = layers.ActivityRegularization(l1=l1, name="code_l1")(code)
-    encoder = keras.Model(inputs, code, name="encoder")
+    encoder = keras.Model(inputs, _code(dense(latent_dim, "code", None)(x), l1), name="encoder")
 
     latent = keras.Input((latent_dim,), name="latent")
     y = latent
@@ -95,9 +97,198 @@ def build_dense_autoencoder(
         y = dense(units, f"decoder_hidden_{i}")(y)
     outputs = dense(n_features, "reconstruction", activation=output_activation)(y)
     decoder = keras.Model(latent, outputs, name="decoder")
+    return _assemble(n_features, encoder, decoder, corruption)
 
-    autoencoder = keras.Model(inputs, decoder(encoder(inputs)), name="autoencoder")
+
+def conv_grid(image_shape, n_blocks):
+    """Height and width after ``n_blocks`` stride-2 "same" convolutions."""
+    height, width = image_shape[:2]
+    return -(-height // 2**n_blocks), -(-width // 2**n_blocks)
+
+
+def build_conv_autoencoder(
+    image_shape,
+    latent_dim,
+    *,
+    filters=(32, 64),
+    activation="relu",
+    output_activation="linear",
+    dropout=0.0,
+    l1=0.0,
+    kernel_initializer="glorot_uniform",
+    corruption=None,
+    seed=None,
+):
+    """Build a convolutional autoencoder for flattened images.
+
+    The encoder reshapes each flat row to ``image_shape``, halves the grid with
+    one stride-2 3x3 convolution per entry of ``filters``, and maps the result
+    to a ``latent_dim`` code with a dense layer. The decoder mirrors it with a
+    dense layer, stride-2 transposed convolutions, and a crop back to
+    ``image_shape`` (so sizes that are not powers of two, such as 8x8 or
+    28x28, work), then flattens again.
+
+    Parameters
+    ----------
+    image_shape : tuple of int
+        ``(height, width, channels)`` of one image.
+    latent_dim : int
+        Width of the code.
+    filters : sequence of int, default=(32, 64)
+        Channels of the encoder's convolution blocks; the decoder mirrors them.
+    activation, output_activation, dropout, l1, kernel_initializer, corruption, seed
+        As in :func:`build_dense_autoencoder` (dropout follows each convolution).
+
+    Returns
+    -------
+    autoencoder, encoder, decoder : keras.Model
+        Uncompiled models sharing their layers, on flat rows of
+        ``height * width * channels`` values.
+    """
+    height, width, channels = image_shape
+    n_features = height * width * channels
+    seeds = _seed_stream(seed)
+
+    def conv(layer, units, name, activation=activation, strides=2):
+        initializer = _initializer(kernel_initializer, next(seeds))
+        return layer(
+            units, 3, strides=strides, padding="same", activation=activation,
+            kernel_initializer=initializer, name=name,
+        )
+
+    inputs = keras.Input((n_features,), name="input")
+    x = layers.Reshape(image_shape, name="to_image")(inputs)
+    for i, units in enumerate(filters):
+        x = conv(layers.Conv2D, units, f"encoder_conv_{i}")(x)
+        if dropout > 0:
+            x = layers.Dropout(dropout, seed=next(seeds), name=f"encoder_dropout_{i}")(x)
+    x = layers.Flatten(name="flatten")(x)
+    code = layers.Dense(
+        latent_dim, kernel_initializer=_initializer(kernel_initializer, next(seeds)),
+        name="code",
+    )(x)
+    encoder = keras.Model(inputs, _code(code, l1), name="encoder")
+
+    grid = conv_grid(image_shape, len(filters))
+    latent = keras.Input((latent_dim,), name="latent")
+    y = layers.Dense(
+        grid[0] * grid[1] * filters[-1], activation=activation,
+        kernel_initializer=_initializer(kernel_initializer, next(seeds)),
+        name="decoder_dense",
+    )(latent)
+    y = layers.Reshape((*grid, filters[-1]), name="to_grid")(y)
+    for i, units in enumerate(reversed(filters[:-1])):
+        y = conv(layers.Conv2DTranspose, units, f"decoder_conv_{i}")(y)
+    y = conv(layers.Conv2DTranspose, channels, "reconstruction", output_activation)(y)
+    extra = (grid[0] * 2 ** len(filters) - height, grid[1] * 2 ** len(filters) - width)
+    if any(extra):
+        y = layers.Cropping2D(((0, extra[0]), (0, extra[1])), name="crop")(y)
+    outputs = layers.Flatten(name="to_rows")(y)
+    decoder = keras.Model(latent, outputs, name="decoder")
+    return _assemble(n_features, encoder, decoder, corruption)
+
+
+def _code(code, l1):
+    """The code, with its L1 activity penalty when ``l1 > 0``."""
+    if l1 > 0:
+        return layers.ActivityRegularization(l1=l1, name="code_l1")(code)
+    return code
+
+
+def _assemble(n_features, encoder, decoder, corruption):
+    """Chain (corruption ->) encoder -> decoder into the autoencoder."""
+    inputs = keras.Input((n_features,), name="autoencoder_input")
+    x = inputs if corruption is None else corruption(inputs)
+    autoencoder = keras.Model(inputs, decoder(encoder(x)), name="autoencoder")
     return autoencoder, encoder, decoder
+
+
+@keras.saving.register_keras_serializable(package="skae")
+class Corruption(layers.Layer):
+    """Corrupt inputs during training only; the identity at inference.
+
+    A fresh corruption is drawn at every training step from the layer's own
+    seed generator, so an int ``seed`` makes the whole sequence reproducible.
+
+    Parameters
+    ----------
+    noise : {"gaussian", "masking", "salt_and_pepper"}, default="gaussian"
+        ``"gaussian"`` adds normal noise of standard deviation ``level``;
+        ``"masking"`` sets a fraction ``level`` of the cells to 0;
+        ``"salt_and_pepper"`` sets a fraction ``level`` of the cells, half
+        each, to ``low`` and ``high``.
+    level : float, default=0.5
+        Standard deviation, or fraction of cells.
+    clip : tuple of float or None, default=None
+        ``(low, high)`` bounds applied after the noise.
+    low, high : float, default=0.0, 1.0
+        Values of pepper and salt.
+    scale, offset : sequence of float or None, default=None
+        When the inputs are ``data * scale + offset`` (a per-column affine
+        scaling), corrupt ``data`` in its own units: the noise level, clip
+        bounds and replacement values then all refer to the unscaled data.
+    seed : int or None, default=None
+        Seed of the layer's random generator.
+    """
+
+    def __init__(
+        self, noise="gaussian", level=0.5, clip=None, low=0.0, high=1.0,
+        scale=None, offset=None, seed=None, **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.noise = noise
+        self.level = float(level)
+        self.clip = None if clip is None else tuple(float(v) for v in clip)
+        self.low, self.high = float(low), float(high)
+        self.scale = None if scale is None else [float(v) for v in scale]
+        self.offset = None if offset is None else [float(v) for v in offset]
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs, training=False):
+        if not training:
+            return inputs
+        return self.corrupt(inputs)
+
+    def corrupt(self, inputs):
+        """Return a corrupted copy of ``inputs``, whatever the training flag."""
+        if self.scale is None:
+            return self._corrupt(inputs)
+        scale = keras.ops.convert_to_tensor(self.scale, dtype=inputs.dtype)
+        offset = keras.ops.convert_to_tensor(self.offset, dtype=inputs.dtype)
+        return self._corrupt((inputs - offset) / scale) * scale + offset
+
+    def _corrupt(self, inputs):
+        shape = keras.ops.shape(inputs)
+        if self.noise == "gaussian":
+            noise = keras.random.normal(shape, seed=self.seed_generator, dtype=inputs.dtype)
+            outputs = inputs + self.level * noise
+        else:
+            draw = keras.random.uniform(shape, seed=self.seed_generator, dtype=inputs.dtype)
+            if self.noise == "masking":
+                outputs = keras.ops.where(draw < self.level, 0.0, inputs)
+            else:
+                salted = keras.ops.where(draw < self.level, self.high, inputs)
+                outputs = keras.ops.where(draw < self.level / 2, self.low, salted)
+        if self.clip is not None:
+            outputs = keras.ops.clip(outputs, *self.clip)
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "noise": self.noise,
+            "level": self.level,
+            "clip": self.clip,
+            "low": self.low,
+            "high": self.high,
+            "scale": self.scale,
+            "offset": self.offset,
+            "seed": self.seed,
+        }
 
 
 def split_autoencoder(autoencoder):

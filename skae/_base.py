@@ -14,7 +14,8 @@ fixes, here and only here, the scikeras defects that bite an autoencoder:
    "Random ops require a seed ...". skae seeds its layers and the fit itself
    (:func:`_seeded`) and never touches op determinism.
 3. ``Model.predict`` costs tens of milliseconds per call even for ten rows.
-   skae runs inference through ``predict_on_batch`` in fixed-size chunks.
+   skae runs inference through a compiled forward pass in fixed-size chunks,
+   and trains through a compiled loop per epoch (``skae/_training.py``).
 4. ``BaseWrapper.fit(X, y)`` requires ``y``; an autoencoder in a Pipeline is
    called as ``fit(X, y=None, sample_weight=None)``.
 """
@@ -40,10 +41,15 @@ from sklearn.preprocessing import (
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._architectures import build_dense_autoencoder, split_autoencoder
+from ._architectures import (
+    build_conv_autoencoder,
+    build_dense_autoencoder,
+    split_autoencoder,
+)
 from ._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
+from ._training import fit_model, predict_arrays
 
-# Rows per predict_on_batch call: small inputs go in one call, large ones are
+# Rows per compiled forward call: small inputs go in one call, large ones are
 # cut so that only one chunk of intermediate activations is alive at a time.
 _INFERENCE_CHUNK = 8192
 
@@ -93,6 +99,9 @@ class BaseAutoencoder(BaseWrapper):
 
     _parameter_constraints = {
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
+        "architecture": [StrOptions({"dense", "conv"})],
+        "image_shape": [tuple, list, None],
+        "filters": ["array-like"],
         "hidden_layer_sizes": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "activation": [str],
         "output_activation": [str],
@@ -124,6 +133,9 @@ class BaseAutoencoder(BaseWrapper):
         self,
         latent_dim=8,
         *,
+        architecture="dense",
+        image_shape=None,
+        filters=(32, 64),
         hidden_layer_sizes=(128, 64),
         activation="relu",
         output_activation="linear",
@@ -149,6 +161,9 @@ class BaseAutoencoder(BaseWrapper):
         **kwargs,
     ):
         self.latent_dim = latent_dim
+        self.architecture = architecture
+        self.image_shape = image_shape
+        self.filters = filters
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.output_activation = output_activation
@@ -206,6 +221,11 @@ class BaseAutoencoder(BaseWrapper):
             raise ValueError(
                 "hidden_layer_sizes must be a sequence of positive ints (it may be "
                 f"empty), got {self.hidden_layer_sizes!r}."
+            )
+        filters = tuple(self.filters)
+        if not filters or not all(isinstance(f, Integral) and f >= 1 for f in filters):
+            raise ValueError(
+                f"filters must be a non-empty sequence of positive ints, got {self.filters!r}."
             )
         if self.lr_schedule == "plateau" and _is_lr_schedule(self.learning_rate):
             raise ValueError(
@@ -284,13 +304,16 @@ class BaseAutoencoder(BaseWrapper):
 
         Returns
         -------
-        X_reconstructed : ndarray of shape (n_samples, n_features)
-            Float32 for float32 input, float64 otherwise.
+        X_reconstructed : ndarray or DataFrame of shape (n_samples, n_features)
+            Float32 for float32 input, float64 otherwise; a DataFrame with
+            ``X``'s index and columns when ``X`` is one.
         """
         check_is_fitted(self)
         X_checked = self._check_X(X)
         reconstruction = self._run(self.model_, self._scale(X_checked))
-        return self._unscale(reconstruction).astype(X_checked.dtype, copy=False)
+        return self._like_input(
+            self._unscale(reconstruction).astype(X_checked.dtype, copy=False), X
+        )
 
     def reconstruction_error(self, X, per_feature=False):
         """Squared reconstruction error of each row, or of each cell.
@@ -318,9 +341,7 @@ class BaseAutoencoder(BaseWrapper):
         cell_errors = (X_checked - reconstruction.astype(np.float64)) ** 2
         if not per_feature:
             return cell_errors.mean(axis=1)
-        if isinstance(X, pd.DataFrame):
-            return pd.DataFrame(cell_errors, index=X.index, columns=X.columns)
-        return cell_errors
+        return self._like_input(cell_errors, X)
 
     def score(self, X, y=None, sample_weight=None):
         """Negative mean squared reconstruction error (higher is better).
@@ -360,6 +381,13 @@ class BaseAutoencoder(BaseWrapper):
                 )
             raise ValueError(message) from error
 
+    @staticmethod
+    def _like_input(values, X):
+        """``values`` as a DataFrame with ``X``'s index and columns when ``X`` is one."""
+        if isinstance(X, pd.DataFrame):
+            return pd.DataFrame(values, index=X.index, columns=X.columns)
+        return values
+
     def _scale(self, X):
         scaled = self.feature_encoder_.transform(X)
         return np.asarray(scaled, dtype=keras.backend.floatx())
@@ -369,14 +397,12 @@ class BaseAutoencoder(BaseWrapper):
 
     @staticmethod
     def _run(model, inputs):
-        """Run a Keras model without ``Model.predict``'s per-call overhead."""
-        if len(inputs) <= _INFERENCE_CHUNK:
-            return np.asarray(model.predict_on_batch(inputs))
-        chunks = [
-            np.asarray(model.predict_on_batch(inputs[start : start + _INFERENCE_CHUNK]))
-            for start in range(0, len(inputs), _INFERENCE_CHUNK)
-        ]
-        return np.concatenate(chunks)
+        """Run a Keras model without ``Model.predict``'s per-call overhead.
+
+        One compiled forward pass per chunk of ``_INFERENCE_CHUNK`` rows,
+        cached per model (see :func:`skae._training.predict_arrays`).
+        """
+        return predict_arrays(model, inputs, _INFERENCE_CHUNK)
 
     # ------------------------------------------------------------------
     # scikeras hooks
@@ -435,6 +461,8 @@ class BaseAutoencoder(BaseWrapper):
         self._random_state = None
         self._seed = self._draw_seed()
         X, y = self._validate_data(X, y, reset=True)
+        if self.architecture == "conv":
+            self._image_shape(X.shape[1])  # a clear error before Keras sees it
         self.feature_encoder_ = self.feature_encoder.fit(X)
         self.target_encoder_ = self.target_encoder.fit(y)
         self._n_features_out = self.latent_dim
@@ -445,19 +473,48 @@ class BaseAutoencoder(BaseWrapper):
     def _keras_build_fn(self, meta, compile_kwargs, params, **model_kwargs):
         """Build and compile the autoencoder; ``model__*`` parameters land here."""
         options = dict(
-            hidden_layer_sizes=self._hidden_sizes(),
             activation=self.activation,
             output_activation=self.output_activation,
             dropout=self.dropout,
             l1=self.l1,
+            corruption=self._corruption_layer(),
             seed=self._seed,
         )
-        options.update(model_kwargs)
-        autoencoder, _, _ = build_dense_autoencoder(
-            meta["n_features_in_"], self.latent_dim, **options
-        )
+        n_features = meta["n_features_in_"]
+        if self.architecture == "conv":
+            options["filters"] = tuple(self.filters)
+            build, shape = build_conv_autoencoder, self._image_shape(n_features)
+        else:
+            options["hidden_layer_sizes"] = self._hidden_sizes()
+            build, shape = build_dense_autoencoder, n_features
+        autoencoder, _, _ = build(shape, self.latent_dim, **{**options, **model_kwargs})
         autoencoder.compile(**compile_kwargs)
         return autoencoder
+
+    def _corruption_layer(self):
+        """Training-only input corruption; none for a plain autoencoder."""
+        return None
+
+    def _image_shape(self, n_features):
+        """``image_shape`` as ``(height, width, channels)``, checked against the data."""
+        shape = self.image_shape
+        if shape is None:
+            raise ValueError(
+                "architecture='conv' needs image_shape=(height, width) or "
+                "(height, width, channels), e.g. image_shape=(28, 28) for MNIST."
+            )
+        shape = tuple(shape) if len(shape) == 3 else (*tuple(shape), 1)
+        if len(shape) != 3 or not all(isinstance(v, Integral) and v > 0 for v in shape):
+            raise ValueError(
+                f"image_shape must be 2 or 3 positive ints, got {self.image_shape!r}."
+            )
+        if np.prod(shape) != n_features:
+            raise ValueError(
+                f"image_shape={self.image_shape!r} holds {int(np.prod(shape))} values per "
+                f"image, but X has {n_features} features. Images must arrive "
+                "flattened, one row of height * width * channels values each."
+            )
+        return shape
 
     def _get_compile_kwargs(self):
         kwargs = super()._get_compile_kwargs()
@@ -476,6 +533,11 @@ class BaseAutoencoder(BaseWrapper):
 
         ``partial`` marks a one-epoch ``partial_fit`` step: no validation split,
         no stopping rule, and a seed that moves on with the epoch count.
+
+        Training runs one compiled call per epoch
+        (:func:`skae._training.fit_arrays`); routed ``fit__*`` arguments it
+        does not know (``validation_freq``, ``class_weight``, ...) send it to
+        ``Model.fit`` instead (:func:`skae._training.fit_model`).
         """
         floatx = keras.backend.floatx()
         X, y = np.asarray(X, dtype=floatx), np.asarray(y, dtype=floatx)
@@ -497,7 +559,7 @@ class BaseAutoencoder(BaseWrapper):
         )
         seed = None if self._seed is None else self._seed + initial_epoch
         with _seeded(seed):
-            history = self.model_.fit(X, y, **fit_args)
+            history = fit_model(self.model_, X, y, **fit_args)
         self._record_history(history.history, keep=warm_start and initial_epoch > 0)
 
     def _split_validation(self, X, y, sample_weight):

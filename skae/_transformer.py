@@ -24,10 +24,24 @@ class AutoencoderTransformer(
     ----------
     latent_dim : int, default=8
         Width of the code, the analogue of PCA's ``n_components``.
+    architecture : {"dense", "conv"}, default="dense"
+        ``"dense"``: fully connected layers (``hidden_layer_sizes``).
+        ``"conv"``: for images arriving flattened as rows of
+        ``height * width * channels`` values; the network reshapes them to
+        ``image_shape``, encodes with stride-2 3x3 convolutions (``filters``)
+        and a dense code, decodes with transposed convolutions, and returns
+        flat rows again. Any image size works (8x8, 28x28, ...).
+    image_shape : tuple of int or None, default=None
+        ``(height, width)`` or ``(height, width, channels)`` of one image, for
+        ``architecture="conv"``. Rows are read in C order (as
+        ``images.reshape(n, -1)`` makes them).
+    filters : sequence of int, default=(32, 64)
+        Channels of the convolution blocks for ``architecture="conv"``; each
+        block halves the image's height and width. Unused by ``"dense"``.
     hidden_layer_sizes : int or sequence of int, default=(128, 64)
         Widths of the encoder's hidden layers; the decoder mirrors them. An int
-        is one hidden layer; an empty tuple gives a linear-in-the-middle
-        autoencoder with no hidden layer.
+        is one hidden layer; an empty tuple gives an autoencoder with no hidden
+        layer. Unused by ``architecture="conv"``.
     activation : str, default="relu"
         Keras activation of the hidden layers. The code layer is linear.
     output_activation : str, default="linear"

@@ -2,11 +2,17 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skae import AutoencoderTransformer
+from skae import AutoencoderOutlierDetector, AutoencoderTransformer, DenoisingAutoencoder
 
 # Small, fast, seeded instances: the checks fit dozens of times.
 ESTIMATORS = [
     AutoencoderTransformer(
+        latent_dim=2, hidden_layer_sizes=(8,), epochs=3, batch_size=32, random_state=0
+    ),
+    DenoisingAutoencoder(
+        latent_dim=2, hidden_layer_sizes=(8,), epochs=3, batch_size=32, random_state=0
+    ),
+    AutoencoderOutlierDetector(
         latent_dim=2, hidden_layer_sizes=(8,), epochs=3, batch_size=32, random_state=0
     ),
 ]
@@ -31,7 +37,15 @@ EXPECTED_FAILURES = {
 }
 
 
+FLOAT32_ROUNDING = EXPECTED_FAILURES["check_methods_sample_order_invariance"]
+
+
 def _expected_failed_checks(estimator):
+    if isinstance(estimator, AutoencoderOutlierDetector):
+        # decision_function is a difference of scores, close to 0 for rows near
+        # the threshold, where the same float32 rounding becomes a large
+        # relative change.
+        return {**EXPECTED_FAILURES, "check_methods_subset_invariance": FLOAT32_ROUNDING}
     return EXPECTED_FAILURES
 
 

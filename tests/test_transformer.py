@@ -224,3 +224,37 @@ def test_methods_before_fit_raise_not_fitted(digits):
             getattr(make_ae(), method)(X)
     with pytest.raises(NotFittedError):
         make_ae().inverse_transform(np.zeros((2, 2)))
+
+
+# ---------------------------------------------------------------------------
+# Convolutional architecture
+
+
+def test_conv_architecture_on_flat_images(digits, seed):
+    X, _ = digits
+    ae = make_ae(architecture="conv", image_shape=(8, 8, 1), filters=(8, 16), random_state=seed)
+    codes = ae.fit_transform(X)
+    assert codes.shape == (len(X), 2)
+    assert ae.inverse_transform(codes).shape == X.shape
+    assert ae.encoder_.get_layer("to_image").output.shape == (None, 8, 8, 1)
+
+
+@pytest.mark.parametrize(
+    "image_shape, match",
+    [
+        (None, "needs image_shape"),
+        ((8, 7), "holds 56 values per image, but X has 64 features"),
+        ((8, 8, 0), "positive ints"),
+        ((8,), "2 or 3 positive ints"),
+    ],
+)
+def test_conv_needs_a_matching_image_shape(digits, image_shape, match):
+    X, _ = digits
+    with pytest.raises(ValueError, match=match):
+        make_ae(architecture="conv", image_shape=image_shape).fit(X)
+
+
+def test_conv_filters_are_validated(digits):
+    X, _ = digits
+    with pytest.raises(ValueError, match="filters"):
+        make_ae(architecture="conv", image_shape=(8, 8), filters=()).fit(X)

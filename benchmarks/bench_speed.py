@@ -1,0 +1,282 @@
+"""Speed of skae against plain Keras and PCA: training, transform latency, scoring.
+
+Usage::
+
+    python benchmarks/bench_speed.py DATA_DIR [--quick]
+
+DATA_DIR holds ``mnist.npz`` and ``tabular/adbench_http.npz``
+(``../shared/data`` from the project root). Everything is measured in one
+run on one machine; the ratios are the point, absolute times depend on the
+machine and on what else it runs.
+
+(a) Training. ``AutoencoderTransformer.fit`` (validation, scaling, building,
+    compiling and training) against ``Model.fit`` on NumPy arrays alone (the
+    model built and compiled outside the timer), same architecture, epochs,
+    batch size, optimizer, initial weights and shuffled order (the Keras run
+    is seeded with the estimator's own seed), so the final training losses
+    should agree number for number.
+
+    - digits: ``load_digits``, 80% of the rows (1,437 x 64), a 64-128-8-128-64
+      network, batch 64, 200 epochs, ``n_iter_no_change=None`` so that both
+      run every epoch;
+    - MNIST: the 60,000 training images (60,000 x 784) in [0, 1], the
+      settings of bench_pca.py (512-256-32-256-512, sigmoid output, binary
+      cross-entropy, batch 256), 3 epochs.
+
+(b) Transform latency for 1, 10 and 1,000 digits rows: ``transform`` end to
+    end (input validation and scaling included) against
+    ``encoder_.predict`` on already scaled rows and against
+    ``PCA(n_components=8).transform``. Median over repeats of the mean time
+    per call.
+
+(c) Scoring: ``reconstruction_error`` on all 567,498 rows of adbench_http
+    (a 3-16-2-16-3 network fitted on 50,000 of them): rows per second (median
+    of 3 calls), with ``model_.predict(batch_size=8192)`` on the scaled rows
+    as a reference, and the memory the call adds: peak resident set size
+    (RSS, sampled from /proc/self/statm every 0.2 ms on a thread, minus the
+    RSS before the call) and tracemalloc's peak (NumPy and other Python
+    allocations; TensorFlow's own buffers are not traced), both over the size
+    of the data as loaded (float32).
+
+``--quick`` cuts epochs, MNIST rows and repeats, for a smoke run.
+"""
+
+import argparse
+import os
+import statistics
+import threading
+import time
+import timeit
+import tracemalloc
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+from sklearn.datasets import load_digits  # noqa: E402
+from sklearn.decomposition import PCA  # noqa: E402
+from sklearn.model_selection import train_test_split  # noqa: E402
+
+from skae import AutoencoderTransformer  # noqa: E402
+from skae._architectures import build_dense_autoencoder  # noqa: E402
+
+SEED = 0
+DIGITS_PARAMS = dict(latent_dim=8, hidden_layer_sizes=(128,), batch_size=64, epochs=200)
+MNIST_PARAMS = dict(
+    latent_dim=32,
+    hidden_layer_sizes=(512, 256),
+    scaling=None,
+    output_activation="sigmoid",
+    loss="binary_crossentropy",
+    batch_size=256,
+    epochs=3,
+)
+HTTP_PARAMS = dict(latent_dim=2, hidden_layer_sizes=(16,), batch_size=256, epochs=3)
+LATENCY_ROWS = (1, 10, 1000)
+
+
+# ----------------------------------------------------------------------
+# (a) training
+
+
+def fit_both(X, params):
+    """Fit skae and plain Keras alike; return (seconds, final loss) of each."""
+    ae = AutoencoderTransformer(random_state=SEED, n_iter_no_change=None, **params)
+    start = time.perf_counter()
+    ae.fit(X)
+    skae_seconds = time.perf_counter() - start
+
+    model, _, _ = build_dense_autoencoder(
+        X.shape[1],
+        params["latent_dim"],
+        hidden_layer_sizes=params["hidden_layer_sizes"],
+        output_activation=params.get("output_activation", "linear"),
+        seed=ae._seed,  # the estimator's seed: same initial weights
+    )
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=params.get("loss", "mse"))
+    scaled = np.asarray(ae.feature_encoder_.transform(X), dtype=np.float32)
+    keras.utils.set_random_seed(ae._seed)  # same shuffled order
+    start = time.perf_counter()
+    history = model.fit(
+        scaled, scaled, batch_size=params["batch_size"], epochs=params["epochs"], verbose=0
+    )
+    keras_seconds = time.perf_counter() - start
+    return (skae_seconds, ae.history_["loss"][-1]), (keras_seconds, history.history["loss"][-1]), ae
+
+
+def warm_up():
+    """Pay TensorFlow's one-time start-up costs outside every timer."""
+    X = np.random.RandomState(SEED).rand(64, 4)
+    fit_both(X, dict(latent_dim=2, hidden_layer_sizes=(4,), batch_size=32, epochs=1))
+
+
+def training_table(digits_train, mnist_train, quick):
+    print("\n(a) training: skae fit vs Keras Model.fit on numpy arrays", flush=True)
+    print(
+        f"{'data':<8}{'rows x cols':>14}{'epochs':>7}{'skae s':>9}{'Keras s':>9}"
+        f"{'speed-up':>9}{'skae loss':>12}{'Keras loss':>12}{'loss ratio':>11}",
+        flush=True,
+    )
+    digits_params = dict(DIGITS_PARAMS, epochs=20) if quick else DIGITS_PARAMS
+    mnist_params = dict(MNIST_PARAMS, epochs=1) if quick else MNIST_PARAMS
+    fitted = None
+    for name, X, params in [
+        ("digits", digits_train, digits_params),
+        ("mnist", mnist_train, mnist_params),
+    ]:
+        (s_sec, s_loss), (k_sec, k_loss), ae = fit_both(X, params)
+        fitted = fitted or ae
+        print(
+            f"{name:<8}{f'{X.shape[0]} x {X.shape[1]}':>14}{params['epochs']:>7}"
+            f"{s_sec:>9.2f}{k_sec:>9.2f}{k_sec / s_sec:>8.1f}x"
+            f"{s_loss:>12.6f}{k_loss:>12.6f}{s_loss / k_loss:>11.4f}",
+            flush=True,
+        )
+    return fitted
+
+
+# ----------------------------------------------------------------------
+# (b) transform latency
+
+
+def per_call_seconds(call, repeats):
+    """Median over ``repeats`` of the mean time of one call (calls batched to ~0.1 s)."""
+    call()
+    once = timeit.timeit(call, number=1)
+    number = max(1, min(2000, int(0.1 / max(once, 1e-7))))
+    return statistics.median(
+        t / number for t in timeit.repeat(call, number=number, repeat=repeats)
+    )
+
+
+def latency_table(ae, digits_train, digits_all, quick):
+    print("\n(b) transform latency on digits (same fitted encoder)", flush=True)
+    print(
+        f"{'rows':>6}{'skae transform':>16}{'encoder.predict':>17}{'PCA.transform':>15}"
+        f"{'predict/skae':>14}{'skae/PCA':>10}",
+        flush=True,
+    )
+    pca = PCA(n_components=DIGITS_PARAMS["latent_dim"], random_state=SEED).fit(digits_train)
+    repeats = 3 if quick else 7
+    for n_rows in LATENCY_ROWS:
+        rows = digits_all[:n_rows]
+        scaled = np.asarray(ae.feature_encoder_.transform(rows), dtype=np.float32)
+        ours = per_call_seconds(lambda: ae.transform(rows), repeats)
+        keras_s = per_call_seconds(lambda: ae.encoder_.predict(scaled, verbose=0), repeats)
+        pca_s = per_call_seconds(lambda: pca.transform(rows), repeats)
+        print(
+            f"{n_rows:>6}{ours * 1e6:>13.0f} us{keras_s * 1e6:>14.0f} us{pca_s * 1e6:>12.0f} us"
+            f"{keras_s / ours:>13.1f}x{ours / pca_s:>9.1f}x",
+            flush=True,
+        )
+
+
+# ----------------------------------------------------------------------
+# (c) scoring a large table
+
+
+def rss_bytes():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def peak_rss_during(call):
+    """Peak RSS above the RSS before ``call``, sampled on a thread."""
+    baseline, peak, done = rss_bytes(), [0], threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], rss_bytes())
+            time.sleep(0.0002)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        call()
+    finally:
+        done.set()
+        sampler.join()
+    return max(peak[0], rss_bytes()) - baseline
+
+
+def tracemalloc_peak_during(call):
+    tracemalloc.start()
+    try:
+        call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def scoring_table(data_dir, quick):
+    X = np.load(Path(data_dir) / "tabular" / "adbench_http.npz", allow_pickle=False)["X"]
+    sample = np.random.RandomState(SEED).choice(len(X), 50_000, replace=False)
+    ae = AutoencoderTransformer(random_state=SEED, **HTTP_PARAMS).fit(X[sample])
+    ae.reconstruction_error(X[:10])  # trace the forward pass outside the timers
+    runs = 1 if quick else 3
+    seconds = statistics.median(
+        timeit.repeat(lambda: ae.reconstruction_error(X), number=1, repeat=runs)
+    )
+    scaled = np.asarray(ae.feature_encoder_.transform(X), dtype=np.float32)
+    ae.model_.predict(scaled[:10], verbose=0)
+    keras_seconds = statistics.median(
+        timeit.repeat(
+            lambda: ae.model_.predict(scaled, batch_size=8192, verbose=0),
+            number=1,
+            repeat=runs,
+        )
+    )
+    del scaled
+    rss = peak_rss_during(lambda: ae.reconstruction_error(X))
+    traced = tracemalloc_peak_during(lambda: ae.reconstruction_error(X))
+    mb = 1024**2
+    print(
+        f"\n(c) scoring adbench_http: reconstruction_error on {len(X):,} x {X.shape[1]} "
+        f"rows ({X.nbytes / mb:.1f} MiB as float32)",
+        flush=True,
+    )
+    print(f"    skae reconstruction_error : {len(X) / seconds:>12,.0f} rows/s ({seconds:.2f} s)")
+    print(
+        f"    Keras model_.predict      : {len(X) / keras_seconds:>12,.0f} rows/s "
+        f"({keras_seconds:.2f} s; scaled input, no validation, no error)"
+    )
+    print(
+        f"    peak RSS added            : {rss / mb:>9.1f} MiB = {rss / X.nbytes:.1f} x data "
+        "(/proc/self/statm sampled on a thread)"
+    )
+    print(
+        f"    tracemalloc peak          : {traced / mb:>9.1f} MiB = {traced / X.nbytes:.1f} x data "
+        "(NumPy/Python allocations)",
+        flush=True,
+    )
+
+
+# ----------------------------------------------------------------------
+
+
+def load_data(data_dir, quick):
+    X_digits, _ = load_digits(return_X_y=True)
+    digits_train, _ = train_test_split(X_digits, test_size=0.2, random_state=SEED)
+    mnist = np.load(Path(data_dir) / "mnist.npz", allow_pickle=False)["x_train"]
+    mnist = mnist.reshape(len(mnist), -1).astype(np.float32) / 255
+    if quick:
+        mnist = mnist[:5000]
+    return X_digits, digits_train, mnist
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data_dir", help="folder holding mnist.npz and tabular/")
+    parser.add_argument("--quick", action="store_true", help="short smoke run")
+    args = parser.parse_args()
+    digits_all, digits_train, mnist = load_data(args.data_dir, args.quick)
+    print(f"keras {keras.__version__}, {os.cpu_count()} CPU cores", flush=True)
+    warm_up()
+    ae = training_table(digits_train, mnist, args.quick)
+    latency_table(ae, digits_train, digits_all, args.quick)
+    scoring_table(args.data_dir, args.quick)
+
+
+if __name__ == "__main__":
+    main()

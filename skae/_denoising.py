@@ -1,0 +1,300 @@
+"""DenoisingAutoencoder: learn to undo corruption, then clean data with predict."""
+
+from numbers import Real
+
+import numpy as np
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from ._architectures import Corruption
+from ._sklearn_compat import Interval, StrOptions, _fit_context
+from ._transformer import AutoencoderTransformer
+
+# Offset between the network's seeds and the corruption's, so the two never
+# draw the same stream.
+_CORRUPTION_SEED_OFFSET = 7919
+
+
+class DenoisingAutoencoder(AutoencoderTransformer):
+    """Autoencoder trained to reconstruct clean rows from corrupted ones.
+
+    By default it corrupts each training batch itself (Gaussian noise,
+    masking or salt-and-pepper, drawn afresh at every step, seeded by
+    ``random_state``) and learns to map it back to the original. Given pairs,
+    ``fit(X_noisy, X_clean)`` learns to map the first to the second and adds no
+    corruption of its own. Corruption happens in training only: ``predict``
+    returns the cleaned data, ``transform`` the codes, both deterministic.
+
+    Parameters
+    ----------
+    latent_dim : int, default=8
+        Width of the code.
+    noise : {"gaussian", "masking", "salt_and_pepper"}, default="gaussian"
+        ``"gaussian"`` adds normal noise of standard deviation ``noise_level``;
+        ``"masking"`` sets a fraction ``noise_level`` of the cells to 0;
+        ``"salt_and_pepper"`` sets a fraction ``noise_level`` of the cells, half
+        each, to the low and high bounds of ``clip`` (0 and 1 without ``clip``).
+    noise_level : float, default=0.5
+        Standard deviation of the Gaussian noise, or fraction of cells masked
+        or flipped (at most 1).
+    clip : tuple of (float, float) or None, default=None
+        Bounds applied after the noise, e.g. ``(0, 1)`` as in the image
+        tutorials.
+    architecture, image_shape, filters, hidden_layer_sizes, activation, \
+output_activation, dropout, l1, scaling, loss, optimizer, learning_rate, \
+lr_schedule, epochs, batch_size, shuffle, early_stopping, validation_fraction, \
+n_iter_no_change, tol, metrics, callbacks, warm_start, random_state, verbose, **kwargs
+        As in :class:`AutoencoderTransformer`.
+
+    Attributes
+    ----------
+    model_ : keras.Model
+        The trained autoencoder; its first layer is the training-only
+        corruption (absent when trained on pairs).
+    encoder_, decoder_, history_, n_iter_, n_features_in_, feature_names_in_
+        As in :class:`AutoencoderTransformer`.
+
+    See Also
+    --------
+    AutoencoderTransformer : The same network without corruption.
+    sklearn.decomposition.PCA : Linear denoising by projection.
+
+    Notes
+    -----
+    The corruption is defined in the data's own units, whatever ``scaling``
+    does: ``noise_level=0.5`` on images in [0, 1] is half the pixel range, and
+    ``clip=(0, 1)`` keeps corrupted pixels inside it, as in the tutorials.
+    Inside the network it is applied to the scaled rows through the exact
+    inverse of the (per-column affine) scaling.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import DenoisingAutoencoder
+    >>> X = load_digits().data / 16
+    >>> dae = DenoisingAutoencoder(noise_level=0.3, clip=(0, 1), epochs=5, random_state=0)
+    >>> X_noisy = dae.fit(X).corrupt(X, random_state=0)
+    >>> dae.predict(X_noisy).shape
+    (1797, 64)
+    """
+
+    _parameter_constraints = {
+        **AutoencoderTransformer._parameter_constraints,
+        "noise": [StrOptions({"gaussian", "masking", "salt_and_pepper"})],
+        "noise_level": [Interval(Real, 0, None, closed="left")],
+        "clip": [tuple, list, None],
+    }
+
+    def __init__(
+        self,
+        latent_dim=8,
+        *,
+        noise="gaussian",
+        noise_level=0.5,
+        clip=None,
+        architecture="dense",
+        image_shape=None,
+        filters=(32, 64),
+        hidden_layer_sizes=(128, 64),
+        activation="relu",
+        output_activation="linear",
+        dropout=0.0,
+        l1=0.0,
+        scaling="minmax",
+        loss="mse",
+        optimizer="adam",
+        learning_rate=1e-3,
+        lr_schedule="plateau",
+        epochs=200,
+        batch_size=64,
+        shuffle=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        metrics=None,
+        callbacks=None,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+        **kwargs,
+    ):
+        super().__init__(
+            latent_dim,
+            architecture=architecture,
+            image_shape=image_shape,
+            filters=filters,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            output_activation=output_activation,
+            dropout=dropout,
+            l1=l1,
+            scaling=scaling,
+            loss=loss,
+            optimizer=optimizer,
+            learning_rate=learning_rate,
+            lr_schedule=lr_schedule,
+            epochs=epochs,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            metrics=metrics,
+            callbacks=callbacks,
+            warm_start=warm_start,
+            random_state=random_state,
+            verbose=verbose,
+            **kwargs,
+        )
+        self.noise = noise
+        self.noise_level = noise_level
+        self.clip = clip
+
+    def _validate_params(self):
+        super()._validate_params()
+        if self.noise != "gaussian" and self.noise_level > 1:
+            raise ValueError(
+                f"noise_level is the fraction of cells changed by noise={self.noise!r}, "
+                f"so it must be at most 1; got {self.noise_level}."
+            )
+        if self.clip is not None and not (
+            len(self.clip) == 2 and all(isinstance(v, Real) for v in self.clip)
+            and self.clip[0] < self.clip[1]
+        ):
+            raise ValueError(f"clip must be (low, high) with low < high; got {self.clip!r}.")
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, sample_weight=None):
+        """Train to denoise ``X``, or to map ``X`` to the clean ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Clean training data (corrupted during training), or the noisy half
+            of given pairs.
+        y : None or array-like of shape (n_samples, n_features), default=None
+            The clean counterpart of a noisy ``X``. A 1-D ``y`` (labels that a
+            Pipeline passes along) is ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row in the training loss.
+
+        Returns
+        -------
+        self : DenoisingAutoencoder
+            The fitted estimator.
+        """
+        epochs = getattr(self, "fit__epochs", self.epochs)
+        return self._fit_autoencoder(
+            X, self._clean_target(X, y), sample_weight,
+            warm_start=self.warm_start, epochs=epochs,
+        )
+
+    def predict(self, X):
+        """Return the denoised ``X``: same shape, and same columns for a DataFrame.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Noisy data.
+
+        Returns
+        -------
+        X_denoised : ndarray or DataFrame of shape (n_samples, n_features)
+            The network's clean estimate, in the input's units.
+        """
+        return super().predict(X)
+
+    def corrupt(self, X, random_state=None):
+        """Corrupt ``X`` as training does, e.g. to make noisy examples.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Clean data.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the corruption.
+
+        Returns
+        -------
+        X_noisy : ndarray or DataFrame of shape (n_samples, n_features)
+            The corrupted data, in the input's units (a DataFrame with ``X``'s
+            index and columns when ``X`` is one).
+        """
+        check_is_fitted(self)
+        X_checked = self._check_X(X)
+        seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+        noisy = self._make_corruption(seed).corrupt(X_checked.astype("float32"))
+        return self._like_input(np.asarray(noisy).astype(X_checked.dtype, copy=False), X)
+
+    def score(self, X, y=None, sample_weight=None):
+        """Denoising quality: minus the mean squared error to the clean data.
+
+        With ``y``, ``X`` is noisy and ``y`` clean: the score compares
+        ``predict(X)`` with ``y``. Without, ``X`` is clean: it is corrupted as
+        in training (with a fixed seed, so scores are comparable) and the score
+        compares the denoised result with ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Noisy data (with ``y``) or clean data (without).
+        y : None or array-like of shape (n_samples, n_features), default=None
+            Clean counterpart of ``X``; a 1-D ``y`` is ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row in the mean.
+
+        Returns
+        -------
+        score : float
+            Higher is better; 0 is a perfect denoising.
+        """
+        check_is_fitted(self)
+        target = self._clean_target(X, y)
+        if target is None:
+            clean = self._check_X(X).astype(np.float64)
+            denoised = super().predict(self.corrupt(X, random_state=0))
+        else:
+            clean = np.asarray(target, dtype=np.float64)
+            denoised = super().predict(X)
+        errors = np.mean((np.asarray(denoised, dtype=np.float64) - clean) ** 2, axis=1)
+        return -float(np.average(errors, weights=sample_weight))
+
+    def _clean_target(self, X, y):
+        """``y`` when it is a clean copy of ``X``, None when it is absent or labels."""
+        if y is None:
+            return None
+        y = np.asarray(y)
+        if y.ndim == 1:
+            return None
+        x_shape = X.shape if hasattr(X, "shape") else np.asarray(X).shape
+        if y.shape != x_shape:
+            raise ValueError(
+                f"y must be the clean version of X, with its shape {x_shape}; got "
+                f"{y.shape}. Pass y=None to let the estimator corrupt X itself."
+            )
+        return y
+
+    def _initialize(self, X, y=None):
+        # Given pairs are the corruption: no synthetic noise on top of them.
+        self._synthetic_noise = y is None
+        return super()._initialize(X, y)
+
+    def _corruption_layer(self):
+        if not self._synthetic_noise:
+            return None
+        seed = None if self._seed is None else self._seed + _CORRUPTION_SEED_OFFSET
+        # The network sees scaled rows: corrupt them in the data's own units.
+        zeros = np.zeros((1, self.n_features_in_))
+        offset = self._scale(zeros)[0]
+        scale = self._scale(zeros + 1)[0] - offset
+        return self._make_corruption(seed, scale=scale, offset=offset)
+
+    def _make_corruption(self, seed, scale=None, offset=None):
+        low, high = (0.0, 1.0) if self.clip is None else self.clip
+        return Corruption(
+            noise=self.noise, level=self.noise_level, clip=self.clip, low=low, high=high,
+            scale=scale, offset=offset, seed=seed, name="corruption",
+        )

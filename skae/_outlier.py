@@ -1,0 +1,329 @@
+"""AutoencoderOutlierDetector: IsolationForest's contract, scored by an autoencoder."""
+
+from numbers import Real
+
+import numpy as np
+from sklearn.base import OutlierMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import BaseAutoencoder
+from ._sklearn_compat import Interval, _fit_context
+
+
+class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
+    """Unsupervised outlier detection with an autoencoder, shaped like IsolationForest.
+
+    The autoencoder learns to reconstruct the training rows (outliers
+    included, no labels needed). A row is then scored by two statistics that
+    process-monitoring practice pairs with PCA, here computed with the
+    autoencoder instead:
+
+    - Q, how badly the row is reconstructed: its squared error per column,
+      divided by that column's mean error on the training rows, averaged over
+      columns (rows that do not fit the learned structure);
+    - T², the squared Mahalanobis distance of the row's code from the
+      training codes (rows that fit the structure but sit far out along it).
+
+    Each is divided by its mean on the training rows, and ``score_samples`` is
+    minus their average, so that, as for
+    :class:`~sklearn.ensemble.IsolationForest`, higher means more normal.
+
+    Parameters
+    ----------
+    latent_dim : int, default=8
+        Width of the code.
+    contamination : float in (0, 0.5], default=0.1
+        Expected fraction of outliers in the training data: ``offset_`` is set
+        so that this fraction of the training rows is predicted -1.
+    scaling : {"standard", "minmax", "robust"} or None, default="standard"
+        Per-column scaling before the network (see
+        :class:`AutoencoderTransformer`); errors are measured in the scaled
+        units, so columns in different units weigh the same.
+    epochs : int, default=50
+        Maximum number of passes over the training data.
+    architecture, image_shape, filters, hidden_layer_sizes, activation, \
+output_activation, dropout, l1, loss, optimizer, learning_rate, lr_schedule, \
+batch_size, shuffle, early_stopping, validation_fraction, n_iter_no_change, tol, \
+metrics, callbacks, warm_start, random_state, verbose, **kwargs
+        As in :class:`AutoencoderTransformer`.
+
+    Attributes
+    ----------
+    offset_ : float
+        Threshold on ``score_samples``: ``decision_function`` is
+        ``score_samples - offset_`` and rows below 0 are outliers.
+    feature_error_scale_ : ndarray of shape (n_features_in_,)
+        Mean squared reconstruction error of each column on the training rows.
+    code_mean_ : ndarray of shape (latent_dim,)
+        Mean training code.
+    code_precision_ : ndarray of shape (latent_dim, latent_dim)
+        Pseudo-inverse of the covariance of the training codes.
+    model_, encoder_, decoder_, history_, n_iter_, n_features_in_, feature_names_in_
+        As in :class:`AutoencoderTransformer`.
+
+    See Also
+    --------
+    sklearn.ensemble.IsolationForest : The tree-based detector this one replaces.
+    sklearn.neighbors.LocalOutlierFactor : Density-based detection.
+
+    Notes
+    -----
+    ``sample_weight`` weighs rows in the training loss only; the statistics
+    behind ``offset_`` count every training row once.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skae import AutoencoderOutlierDetector
+    >>> rng = np.random.RandomState(0)
+    >>> X = np.vstack([rng.normal(size=(200, 4)), [[8.0, -8.0, 8.0, -8.0]]])
+    >>> detector = AutoencoderOutlierDetector(contamination=0.01, epochs=20, random_state=0)
+    >>> labels = detector.fit_predict(X)
+    >>> labels[-1], sorted(set(labels))
+    (np.int64(-1), [np.int64(-1), np.int64(1)])
+    """
+
+    _parameter_constraints = {
+        **BaseAutoencoder._parameter_constraints,
+        "contamination": [Interval(Real, 0, 0.5, closed="right")],
+    }
+
+    def __init__(
+        self,
+        latent_dim=8,
+        *,
+        contamination=0.1,
+        architecture="dense",
+        image_shape=None,
+        filters=(32, 64),
+        hidden_layer_sizes=(128, 64),
+        activation="relu",
+        output_activation="linear",
+        dropout=0.0,
+        l1=0.0,
+        scaling="standard",
+        loss="mse",
+        optimizer="adam",
+        learning_rate=1e-3,
+        lr_schedule="plateau",
+        epochs=50,
+        batch_size=64,
+        shuffle=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        metrics=None,
+        callbacks=None,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+        **kwargs,
+    ):
+        super().__init__(
+            latent_dim,
+            architecture=architecture,
+            image_shape=image_shape,
+            filters=filters,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            output_activation=output_activation,
+            dropout=dropout,
+            l1=l1,
+            scaling=scaling,
+            loss=loss,
+            optimizer=optimizer,
+            learning_rate=learning_rate,
+            lr_schedule=lr_schedule,
+            epochs=epochs,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            metrics=metrics,
+            callbacks=callbacks,
+            warm_start=warm_start,
+            random_state=random_state,
+            verbose=verbose,
+            **kwargs,
+        )
+        self.contamination = contamination
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, sample_weight=None):
+        """Train on ``X`` (labels unused) and set the threshold ``offset_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows, outliers included.
+        y : None
+            Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row in the training loss.
+
+        Returns
+        -------
+        self : AutoencoderOutlierDetector
+            The fitted detector.
+        """
+        epochs = getattr(self, "fit__epochs", self.epochs)
+        self._fit_autoencoder(X, None, sample_weight, warm_start=self.warm_start, epochs=epochs)
+        self._fit_statistics(self._check_X(X))
+        return self
+
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """Train one more epoch on ``X`` and refit the statistics and threshold on it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A batch of training rows.
+        y : None
+            Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row in the training loss.
+
+        Returns
+        -------
+        self : AutoencoderOutlierDetector
+            The detector, trained for one more epoch.
+        """
+        super().partial_fit(X, sample_weight=sample_weight)
+        self._fit_statistics(self._check_X(X))
+        return self
+
+    def score_samples(self, X):
+        """Normality of each row: minus the average of its scaled Q and T².
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Float64; higher means more normal, about -1 for a typical
+            training row.
+        """
+        check_is_fitted(self)
+        return self._normality(self._check_X(X))
+
+    def decision_function(self, X):
+        """``score_samples(X) - offset_``: negative for outliers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+
+        Returns
+        -------
+        decision : ndarray of shape (n_samples,)
+            Float64; below 0 means outlier.
+        """
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X):
+        """Label each row: -1 for an outlier, +1 for an inlier.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to label.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Integers in {-1, +1}.
+        """
+        return np.where(self.decision_function(X) < 0, -1, 1)
+
+    def score(self, X, y=None, sample_weight=None):
+        """Mean ``score_samples`` of ``X`` (higher: the rows look more normal).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+        y : None
+            Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row in the mean.
+
+        Returns
+        -------
+        score : float
+            Weighted mean of ``score_samples(X)``.
+        """
+        return float(np.average(self.score_samples(X), weights=sample_weight))
+
+    def reconstruction_error(self, X, per_feature=False):
+        """Reconstruction error relative to each column's typical error.
+
+        Each cell's squared error (after ``scaling``) is divided by that
+        column's mean squared error on the training rows, so 1 means "as well
+        reconstructed as usual" and columns in different units compare. With
+        ``per_feature=True`` the cells show which columns made a row an
+        outlier; the row means are the Q statistic behind ``score_samples``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to reconstruct.
+        per_feature : bool, default=False
+            If True, return each cell's relative error (a DataFrame with
+            ``X``'s index and columns when ``X`` is one) instead of each row's
+            mean.
+
+        Returns
+        -------
+        errors : ndarray of shape (n_samples,) or (n_samples, n_features)
+            Float64 relative squared errors.
+        """
+        check_is_fitted(self)
+        cells = self._relative_errors(self._scale(self._check_X(X)))
+        return self._like_input(cells, X) if per_feature else cells.mean(axis=1)
+
+    # ------------------------------------------------------------------
+
+    def _cell_errors(self, scaled):
+        reconstruction = self._run(self.model_, scaled)
+        return (scaled.astype(np.float64) - reconstruction) ** 2
+
+    def _relative_errors(self, scaled):
+        return self._cell_errors(scaled) / self.feature_error_scale_
+
+    def _statistics(self, X):
+        """Q (relative reconstruction error) and T² (code distance) per row."""
+        scaled = self._scale(X)
+        q = self._relative_errors(scaled).mean(axis=1)
+        centred = self._run(self.encoder_, scaled).astype(np.float64) - self.code_mean_
+        t2 = np.einsum("ij,jk,ik->i", centred, self.code_precision_, centred)
+        return q, t2 / self.latent_dim
+
+    def _normality(self, X):
+        """``score_samples`` of validated rows."""
+        q, t2 = self._statistics(X)
+        return -(q / self._q_scale + t2 / self._t2_scale) / 2
+
+    def _fit_statistics(self, X):
+        """Fit the normalisations of Q and T² and the threshold on training rows."""
+        scaled = self._scale(X)
+        # A column reconstructed perfectly everywhere must not divide by zero.
+        errors = self._cell_errors(scaled).mean(axis=0)
+        self.feature_error_scale_ = np.maximum(errors, 1e-12 + 1e-6 * errors.max())
+        codes = self._run(self.encoder_, scaled).astype(np.float64)
+        self.code_mean_ = codes.mean(axis=0)
+        covariance = np.atleast_2d(np.cov(codes, rowvar=False)) if len(codes) > 1 else None
+        self.code_precision_ = (
+            np.linalg.pinv(covariance) if covariance is not None
+            else np.zeros((self.latent_dim, self.latent_dim))
+        )
+        q, t2 = self._statistics(X)
+        self._q_scale = max(q.mean(), np.finfo(float).tiny)
+        self._t2_scale = max(t2.mean(), np.finfo(float).tiny)
+        self.offset_ = float(np.percentile(self._normality(X), 100 * self.contamination))
