@@ -4,6 +4,7 @@ from ._base import BaseAutoencoder
 from ._denoising import DenoisingAutoencoder
 from ._outlier import AutoencoderOutlierDetector
 from ._transformer import AutoencoderTransformer
+from ._variational import VariationalAutoencoder
 
 __version__ = "0.1.0"
 
@@ -12,5 +13,6 @@ __all__ = [
     "AutoencoderTransformer",
     "BaseAutoencoder",
     "DenoisingAutoencoder",
+    "VariationalAutoencoder",
     "__version__",
 ]

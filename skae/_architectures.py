@@ -40,6 +40,7 @@ def build_dense_autoencoder(
     l1=0.0,
     kernel_initializer="glorot_uniform",
     corruption=None,
+    kl_weight=None,
     seed=None,
 ):
     """Build a fully connected autoencoder whose decoder mirrors its encoder.
@@ -67,6 +68,11 @@ def build_dense_autoencoder(
         A training-only layer applied to the autoencoder's input, such as
         :class:`Corruption`, for a denoising autoencoder. The encoder alone
         never sees it.
+    kl_weight : float or None, default=None
+        If set, build a variational autoencoder: the encoder outputs the means
+        and log-variances of the code (``2 * latent_dim`` values, means
+        first), a :class:`Sampling` layer draws the code in training and adds
+        ``kl_weight`` times the KL divergence to the loss.
     seed : int or None, default=None
         Seeds every initializer and dropout layer, for reproducible models.
 
@@ -89,7 +95,8 @@ def build_dense_autoencoder(
         x = dense(units, f"encoder_hidden_{i}")(x)
         if dropout > 0:
             x = layers.Dropout(dropout, seed=next(seeds), name=f"encoder_dropout_{i}")(x)
-    encoder = keras.Model(inputs, _code(dense(latent_dim, "code", None)(x), l1), name="encoder")
+    code = dense(latent_dim * (1 if kl_weight is None else 2), "code", None)(x)
+    encoder = keras.Model(inputs, _code(code, l1), name="encoder")
 
     latent = keras.Input((latent_dim,), name="latent")
     y = latent
@@ -97,7 +104,7 @@ def build_dense_autoencoder(
         y = dense(units, f"decoder_hidden_{i}")(y)
     outputs = dense(n_features, "reconstruction", activation=output_activation)(y)
     decoder = keras.Model(latent, outputs, name="decoder")
-    return _assemble(n_features, encoder, decoder, corruption)
+    return _assemble(n_features, encoder, decoder, corruption, kl_weight, seeds)
 
 
 def conv_grid(image_shape, n_blocks):
@@ -117,6 +124,7 @@ def build_conv_autoencoder(
     l1=0.0,
     kernel_initializer="glorot_uniform",
     corruption=None,
+    kl_weight=None,
     seed=None,
 ):
     """Build a convolutional autoencoder for flattened images.
@@ -136,7 +144,7 @@ def build_conv_autoencoder(
         Width of the code.
     filters : sequence of int, default=(32, 64)
         Channels of the encoder's convolution blocks; the decoder mirrors them.
-    activation, output_activation, dropout, l1, kernel_initializer, corruption, seed
+    activation, output_activation, dropout, l1, kernel_initializer, corruption, kl_weight, seed
         As in :func:`build_dense_autoencoder` (dropout follows each convolution).
 
     Returns
@@ -164,7 +172,8 @@ def build_conv_autoencoder(
             x = layers.Dropout(dropout, seed=next(seeds), name=f"encoder_dropout_{i}")(x)
     x = layers.Flatten(name="flatten")(x)
     code = layers.Dense(
-        latent_dim, kernel_initializer=_initializer(kernel_initializer, next(seeds)),
+        latent_dim * (1 if kl_weight is None else 2),
+        kernel_initializer=_initializer(kernel_initializer, next(seeds)),
         name="code",
     )(x)
     encoder = keras.Model(inputs, _code(code, l1), name="encoder")
@@ -185,7 +194,7 @@ def build_conv_autoencoder(
         y = layers.Cropping2D(((0, extra[0]), (0, extra[1])), name="crop")(y)
     outputs = layers.Flatten(name="to_rows")(y)
     decoder = keras.Model(latent, outputs, name="decoder")
-    return _assemble(n_features, encoder, decoder, corruption)
+    return _assemble(n_features, encoder, decoder, corruption, kl_weight, seeds)
 
 
 def _code(code, l1):
@@ -195,12 +204,66 @@ def _code(code, l1):
     return code
 
 
-def _assemble(n_features, encoder, decoder, corruption):
-    """Chain (corruption ->) encoder -> decoder into the autoencoder."""
+def _assemble(n_features, encoder, decoder, corruption, kl_weight, seeds):
+    """Chain (corruption ->) encoder (-> sampling) -> decoder into the autoencoder."""
     inputs = keras.Input((n_features,), name="autoencoder_input")
     x = inputs if corruption is None else corruption(inputs)
-    autoencoder = keras.Model(inputs, decoder(encoder(x)), name="autoencoder")
+    code = encoder(x)
+    if kl_weight is not None:
+        code = Sampling(kl_weight=kl_weight, seed=next(seeds), name="sampling")(code)
+    autoencoder = keras.Model(inputs, decoder(code), name="autoencoder")
     return autoencoder, encoder, decoder
+
+
+def kl_divergence(moments):
+    """KL divergence of N(mean, exp(log_var)) from N(0, I), per row.
+
+    ``moments`` holds the means then the log-variances, as the encoder of a
+    variational autoencoder outputs them.
+    """
+    mean, log_var = keras.ops.split(moments, 2, axis=-1)
+    terms = 1 + log_var - keras.ops.square(mean) - keras.ops.exp(log_var)
+    return -0.5 * keras.ops.sum(terms, axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="skae")
+class Sampling(layers.Layer):
+    """The reparameterization trick, with the KL term added to the loss.
+
+    Takes the means and log-variances of the code (means first) and returns
+    ``mean + exp(log_var / 2) * noise`` in training, the means otherwise. At
+    every call it adds ``kl_weight`` times the batch mean of the KL
+    divergence from the standard normal prior to the model's losses.
+
+    Parameters
+    ----------
+    kl_weight : float, default=1.0
+        Weight of the KL term in the loss.
+    seed : int or None, default=None
+        Seed of the layer's random generator.
+    """
+
+    def __init__(self, kl_weight=1.0, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.kl_weight = float(kl_weight)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, moments, training=False):
+        self.add_loss(self.kl_weight * keras.ops.mean(kl_divergence(moments)))
+        mean, log_var = keras.ops.split(moments, 2, axis=-1)
+        if not training:
+            return mean
+        noise = keras.random.normal(
+            keras.ops.shape(mean), seed=self.seed_generator, dtype=mean.dtype
+        )
+        return mean + keras.ops.exp(0.5 * log_var) * noise
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], input_shape[-1] // 2)
+
+    def get_config(self):
+        return {**super().get_config(), "kl_weight": self.kl_weight, "seed": self.seed}
 
 
 @keras.saving.register_keras_serializable(package="skae")

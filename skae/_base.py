@@ -478,6 +478,7 @@ class BaseAutoencoder(BaseWrapper):
             dropout=self.dropout,
             l1=self.l1,
             corruption=self._corruption_layer(),
+            kl_weight=self._kl_weight(),
             seed=self._seed,
         )
         n_features = meta["n_features_in_"]
@@ -493,6 +494,10 @@ class BaseAutoencoder(BaseWrapper):
 
     def _corruption_layer(self):
         """Training-only input corruption; none for a plain autoencoder."""
+        return None
+
+    def _kl_weight(self):
+        """Weight of a variational KL term; None for a deterministic code."""
         return None
 
     def _image_shape(self, n_features):

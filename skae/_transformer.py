@@ -198,8 +198,12 @@ class AutoencoderTransformer(
         """
         check_is_fitted(self)
         X_checked = self._check_X(X)
-        codes = self._run(self.encoder_, self._scale(X_checked))
+        codes = self._encode(self._scale(X_checked))
         return codes.astype(X_checked.dtype, copy=False)
+
+    def _encode(self, scaled):
+        """Codes of scaled rows."""
+        return self._run(self.encoder_, scaled)
 
     def inverse_transform(self, X):
         """Decode codes back to the input space.

@@ -2,7 +2,12 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skae import AutoencoderOutlierDetector, AutoencoderTransformer, DenoisingAutoencoder
+from skae import (
+    AutoencoderOutlierDetector,
+    AutoencoderTransformer,
+    DenoisingAutoencoder,
+    VariationalAutoencoder,
+)
 
 # Small, fast, seeded instances: the checks fit dozens of times.
 ESTIMATORS = [
@@ -13,6 +18,9 @@ ESTIMATORS = [
         latent_dim=2, hidden_layer_sizes=(8,), epochs=3, batch_size=32, random_state=0
     ),
     AutoencoderOutlierDetector(
+        latent_dim=2, hidden_layer_sizes=(8,), epochs=3, batch_size=32, random_state=0
+    ),
+    VariationalAutoencoder(
         latent_dim=2, hidden_layer_sizes=(8,), epochs=3, batch_size=32, random_state=0
     ),
 ]
