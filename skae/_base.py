@@ -83,6 +83,17 @@ def _seeded(seed):
         tf.random.set_seed(tf_seed)
 
 
+def _affine_map(scaler, n_features):
+    """``(scale, offset)`` with ``scaler.transform(X) == X * scale + offset``.
+
+    True of every ``scaling`` option (min-max, standard, robust, identity).
+    """
+    zeros = np.zeros((1, n_features))
+    offset = np.asarray(scaler.transform(zeros), dtype=np.float64)[0]
+    scale = np.asarray(scaler.transform(zeros + 1), dtype=np.float64)[0] - offset
+    return scale, offset
+
+
 def _is_lr_schedule(value):
     return isinstance(value, keras.optimizers.schedules.LearningRateSchedule)
 
@@ -389,11 +400,14 @@ class BaseAutoencoder(BaseWrapper):
         return values
 
     def _scale(self, X):
-        scaled = self.feature_encoder_.transform(X)
-        return np.asarray(scaled, dtype=keras.backend.floatx())
+        # Every scaling option is a per-column affine map: applying it directly
+        # skips the scaler re-validating rows that _check_X already checked.
+        scale, offset = self._input_affine
+        return (X * scale + offset).astype(keras.backend.floatx())
 
     def _unscale(self, outputs):
-        return self.target_encoder_.inverse_transform(outputs)
+        scale, offset = self._output_affine
+        return (outputs - offset) / scale
 
     @staticmethod
     def _run(model, inputs):
@@ -465,6 +479,8 @@ class BaseAutoencoder(BaseWrapper):
             self._image_shape(X.shape[1])  # a clear error before Keras sees it
         self.feature_encoder_ = self.feature_encoder.fit(X)
         self.target_encoder_ = self.target_encoder.fit(y)
+        self._input_affine = _affine_map(self.feature_encoder_, X.shape[1])
+        self._output_affine = _affine_map(self.target_encoder_, X.shape[1])
         self._n_features_out = self.latent_dim
         self.model_ = self._build_keras_model()
         self._initialize_callbacks()

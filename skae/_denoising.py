@@ -287,9 +287,7 @@ n_iter_no_change, tol, metrics, callbacks, warm_start, random_state, verbose, **
             return None
         seed = None if self._seed is None else self._seed + _CORRUPTION_SEED_OFFSET
         # The network sees scaled rows: corrupt them in the data's own units.
-        zeros = np.zeros((1, self.n_features_in_))
-        offset = self._scale(zeros)[0]
-        scale = self._scale(zeros + 1)[0] - offset
+        scale, offset = self._input_affine
         return self._make_corruption(seed, scale=scale, offset=offset)
 
     def _make_corruption(self, seed, scale=None, offset=None):
