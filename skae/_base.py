@@ -244,14 +244,15 @@ class BaseAutoencoder(BaseWrapper):
                 "LearningRateSchedule as learning_rate, pass lr_schedule=None."
             )
 
-    def _fit_autoencoder(self, X, target, sample_weight, *, warm_start, epochs):
+    def _fit_autoencoder(self, X, target, sample_weight):
         """Fit on ``X`` to reconstruct ``target`` (``X`` itself when None)."""
         self._fit(
             X,
             target,
             sample_weight=sample_weight,
-            warm_start=warm_start,
-            epochs=epochs,
+            warm_start=self.warm_start,
+            # scikeras' precedence: a routed fit__epochs beats epochs
+            epochs=getattr(self, "fit__epochs", self.epochs),
             initial_epoch=0,
         )
         return self

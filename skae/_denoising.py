@@ -186,11 +186,7 @@ n_iter_no_change, tol, metrics, callbacks, warm_start, random_state, verbose, **
         self : DenoisingAutoencoder
             The fitted estimator.
         """
-        epochs = getattr(self, "fit__epochs", self.epochs)
-        return self._fit_autoencoder(
-            X, self._clean_target(X, y), sample_weight,
-            warm_start=self.warm_start, epochs=epochs,
-        )
+        return self._fit_autoencoder(X, self._clean_target(X, y), sample_weight)
 
     def predict(self, X):
         """Return the denoised ``X``: same shape, and same columns for a DataFrame.

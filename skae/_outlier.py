@@ -169,8 +169,7 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
         self : AutoencoderOutlierDetector
             The fitted detector.
         """
-        epochs = getattr(self, "fit__epochs", self.epochs)
-        self._fit_autoencoder(X, None, sample_weight, warm_start=self.warm_start, epochs=epochs)
+        self._fit_autoencoder(X, None, sample_weight)
         self._fit_statistics(self._check_X(X))
         return self
 

@@ -178,10 +178,7 @@ class AutoencoderTransformer(
         self : AutoencoderTransformer
             The fitted estimator.
         """
-        epochs = getattr(self, "fit__epochs", self.epochs)
-        return self._fit_autoencoder(
-            X, None, sample_weight, warm_start=self.warm_start, epochs=epochs
-        )
+        return self._fit_autoencoder(X, None, sample_weight)
 
     def transform(self, X):
         """Encode ``X`` into its ``latent_dim``-wide code.
