@@ -229,7 +229,7 @@ def scoring_table(data_dir, quick):
             repeat=runs,
         )
     )
-    del scaled
+    scaled = None  # free it before measuring peak memory
     rss = peak_rss_during(lambda: ae.reconstruction_error(X))
     traced = tracemalloc_peak_during(lambda: ae.reconstruction_error(X))
     mb = 1024**2

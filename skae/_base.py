@@ -30,7 +30,6 @@ import pandas as pd
 import tensorflow as tf
 from scikeras._utils import route_params
 from scikeras.wrappers import BaseWrapper
-from sklearn.base import clone
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import (
     FunctionTransformer,
