@@ -284,7 +284,7 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
             Float64 relative squared errors.
         """
         check_is_fitted(self)
-        cells = self._relative_errors(self._scale(self._check_X(X)))
+        cells = self._cell_errors(self._scale(self._check_X(X))) / self.feature_error_scale_
         return self._like_input(cells, X) if per_feature else cells.mean(axis=1)
 
     # ------------------------------------------------------------------
@@ -293,36 +293,39 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
         reconstruction = self._run(self.model_, scaled)
         return (scaled.astype(np.float64) - reconstruction) ** 2
 
-    def _relative_errors(self, scaled):
-        return self._cell_errors(scaled) / self.feature_error_scale_
-
-    def _statistics(self, X):
-        """Q (relative reconstruction error) and T² (code distance) per row."""
+    def _forward(self, X):
+        """Squared cell errors and codes of validated rows, from one scaling."""
         scaled = self._scale(X)
-        q = self._relative_errors(scaled).mean(axis=1)
-        centred = self._run(self.encoder_, scaled).astype(np.float64) - self.code_mean_
+        codes = self._run(self.encoder_, scaled).astype(np.float64)
+        return self._cell_errors(scaled), codes
+
+    def _statistics(self, errors, codes):
+        """Q (relative reconstruction error) and T² (code distance) per row."""
+        q = (errors / self.feature_error_scale_).mean(axis=1)
+        centred = codes - self.code_mean_
         t2 = np.einsum("ij,jk,ik->i", centred, self.code_precision_, centred)
         return q, t2 / self.latent_dim
 
+    def _combine(self, q, t2):
+        return -(q / self._q_scale + t2 / self._t2_scale) / 2
+
     def _normality(self, X):
         """``score_samples`` of validated rows."""
-        q, t2 = self._statistics(X)
-        return -(q / self._q_scale + t2 / self._t2_scale) / 2
+        return self._combine(*self._statistics(*self._forward(X)))
 
     def _fit_statistics(self, X):
         """Fit the normalisations of Q and T² and the threshold on training rows."""
-        scaled = self._scale(X)
+        errors, codes = self._forward(X)
         # A column reconstructed perfectly everywhere must not divide by zero.
-        errors = self._cell_errors(scaled).mean(axis=0)
-        self.feature_error_scale_ = np.maximum(errors, 1e-12 + 1e-6 * errors.max())
-        codes = self._run(self.encoder_, scaled).astype(np.float64)
+        mean_errors = errors.mean(axis=0)
+        self.feature_error_scale_ = np.maximum(mean_errors, 1e-12 + 1e-6 * mean_errors.max())
         self.code_mean_ = codes.mean(axis=0)
         covariance = np.atleast_2d(np.cov(codes, rowvar=False)) if len(codes) > 1 else None
         self.code_precision_ = (
             np.linalg.pinv(covariance) if covariance is not None
             else np.zeros((self.latent_dim, self.latent_dim))
         )
-        q, t2 = self._statistics(X)
+        q, t2 = self._statistics(errors, codes)
         self._q_scale = max(q.mean(), np.finfo(float).tiny)
         self._t2_scale = max(t2.mean(), np.finfo(float).tiny)
-        self.offset_ = float(np.percentile(self._normality(X), 100 * self.contamination))
+        self.offset_ = float(np.percentile(self._combine(q, t2), 100 * self.contamination))
