@@ -1,18 +1,31 @@
 """skae: scikit-learn compatible autoencoders over Keras 3."""
 
-from ._base import BaseAutoencoder
-from ._denoising import DenoisingAutoencoder
-from ._outlier import AutoencoderOutlierDetector
-from ._transformer import AutoencoderTransformer
-from ._variational import VariationalAutoencoder
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "AutoencoderOutlierDetector",
-    "AutoencoderTransformer",
-    "BaseAutoencoder",
-    "DenoisingAutoencoder",
-    "VariationalAutoencoder",
-    "__version__",
-]
+# Public name -> private module. Imported on first use, so that the ``skae``
+# command line starts (and answers ``--help``) without loading TensorFlow.
+_PUBLIC = {
+    "AutoencoderOutlierDetector": "._outlier",
+    "AutoencoderTransformer": "._transformer",
+    "BaseAutoencoder": "._base",
+    "DenoisingAutoencoder": "._denoising",
+    "InconsistentVersionWarning": "._persistence",
+    "VariationalAutoencoder": "._variational",
+    "load": "._persistence",
+}
+
+__all__ = [*sorted(_PUBLIC), "__version__"]
+
+
+def __getattr__(name):
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'skae' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_PUBLIC[name], __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__():
+    return sorted([*globals(), *_PUBLIC])

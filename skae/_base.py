@@ -20,6 +20,8 @@ fixes, here and only here, the scikeras defects that bite an autoencoder:
    called as ``fit(X, y=None, sample_weight=None)``.
 """
 
+import copy
+import functools
 import random
 from contextlib import contextmanager
 from numbers import Integral, Real
@@ -37,9 +39,10 @@ from sklearn.preprocessing import (
     RobustScaler,
     StandardScaler,
 )
-from sklearn.utils import check_random_state
+from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from . import _persistence
 from ._architectures import (
     build_conv_autoencoder,
     build_dense_autoencoder,
@@ -57,6 +60,69 @@ _SCALERS = {
     "minmax": MinMaxScaler,
     "robust": RobustScaler,
 }
+
+# Largest magnitude the float32 network can take in.
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _reject_dates(X, who):
+    """Dates and durations are not numbers to feed a network as they are."""
+    dtypes = X.dtypes if isinstance(X, pd.DataFrame) else [getattr(X, "dtype", None)]
+    if any(getattr(dtype, "kind", None) in ("m", "M") for dtype in dtypes):
+        raise TypeError(
+            f"{who} needs numeric input, but got dates or durations (datetime64 or "
+            "timedelta64). Convert them to numbers first, e.g. seconds since a "
+            "reference time, or calendar features such as the hour or the weekday."
+        )
+
+
+@contextmanager
+def _explained_errors(who, input_name="X"):
+    """Reword the validation errors of numpy and scikit-learn that do not say what to do."""
+    try:
+        yield
+    except (ValueError, TypeError, OverflowError) as error:
+        message = str(error)
+        if "could not convert" in message or "float() argument" in message:
+            raise (ValueError if isinstance(error, ValueError) else TypeError)(
+                f"{who} needs numeric input, but got values that are not numbers "
+                f"({message}). Encode text or categorical columns first, e.g. with "
+                "OneHotEncoder in a ColumnTransformer, and fill in missing values "
+                "(None, pd.NA), e.g. with SimpleImputer."
+            ) from error
+        if message.startswith("Complex data not supported"):
+            # scikit-learn's message goes on to print the whole array; its
+            # first words stay, as its estimator checks look for them.
+            raise ValueError(
+                f"Complex data not supported: {who} needs real numbers, but "
+                f"{input_name} is complex. Pass the part that matters "
+                f"({input_name}.real or np.abs({input_name})), or both parts as "
+                f"columns: np.hstack([{input_name}.real, {input_name}.imag])."
+            ) from error
+        if "setting an array element with a sequence" in message:
+            raise ValueError(
+                f"{who} needs {input_name} as a 2-D table of numbers, but its rows "
+                f"differ in length or its cells hold sequences ({message})."
+            ) from error
+        if "too large to convert" in message:  # Python ints beyond float64
+            raise ValueError(
+                f"{input_name} holds a number too large for a float ({message}). "
+                "Rescale it first, e.g. divide by a power of ten or take logarithms."
+            ) from error
+        raise
+
+
+def _within_float32(X, who, input_name="X"):
+    """``X``, once checked to hold no value beyond the float32 range of the network."""
+    if X.dtype == np.float64 and X.size:
+        peak = max(-X.min(), X.max())
+        if peak > _FLOAT32_MAX:
+            raise ValueError(
+                f"{input_name} holds values up to {peak:.3g} in magnitude, beyond the "
+                f"float32 range (+-{_FLOAT32_MAX:.2g}) in which {who} computes. "
+                "Rescale it first, e.g. divide by a power of ten or take logarithms."
+            )
+    return X
 
 
 @contextmanager
@@ -86,11 +152,39 @@ def _affine_map(scaler, n_features):
     """``(scale, offset)`` with ``scaler.transform(X) == X * scale + offset``.
 
     True of every ``scaling`` option (min-max, standard, robust, identity).
+    The map is read off the raw values that scale to 0 and to ``2**32``
+    (``inverse_transform``): a difference over so long a step keeps its
+    precision for columns far from 0 (timestamps, values of 1e17), where
+    ``transform(1) - transform(0)`` rounded the scale to 0 and the
+    reconstructions to inf.
     """
-    zeros = np.zeros((1, n_features))
-    offset = np.asarray(scaler.transform(zeros), dtype=np.float64)[0]
-    scale = np.asarray(scaler.transform(zeros + 1), dtype=np.float64)[0] - offset
-    return scale, offset
+    span = 2.0**32
+    probes = np.stack([np.zeros(n_features), np.full(n_features, span)])
+    at_zero, at_span = np.asarray(scaler.inverse_transform(probes), dtype=np.float64)
+    scale = span / (at_span - at_zero)
+    return scale, -at_zero * scale
+
+
+def fit_method(method):
+    """Decorate a public ``fit``/``partial_fit``: validate parameters, and undo a failed call.
+
+    Validation is scikit-learn's ``_fit_context``. If the call raises anything,
+    a diverged loss, a bad input or Ctrl-C (``KeyboardInterrupt``) included,
+    the estimator is put back as it was before the call: unfitted after a
+    first fit, and with its former weights, optimizer state and history after
+    ``partial_fit`` or a warm start. Never half-fitted.
+    """
+
+    @functools.wraps(method)
+    def atomic(self, *args, **kwargs):
+        snapshot = self._snapshot()
+        try:
+            return method(self, *args, **kwargs)
+        except BaseException:
+            self._restore(snapshot)
+            raise
+
+    return _fit_context(prefer_skip_nested_validation=True)(atomic)
 
 
 def _is_lr_schedule(value):
@@ -256,7 +350,7 @@ class BaseAutoencoder(BaseWrapper):
         )
         return self
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_method
     def partial_fit(self, X, y=None, sample_weight=None):
         """Train for one more epoch on ``X``, keeping weights and history.
 
@@ -289,6 +383,80 @@ class BaseAutoencoder(BaseWrapper):
             partial=True,
         )
         return self
+
+    def save(self, path):
+        """Save the estimator to one file, without pickle.
+
+        The file is a zip archive holding the network in Keras' native
+        ``.keras`` format and the parameters and fitted attributes as plain
+        JSON, with checksums. :func:`skae.load` reads it back with Keras'
+        safe mode and runs nothing stored in it. Pickle and joblib work too,
+        but only load pickles you trust.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write; the ``.skae`` extension is a good choice. An
+            existing file is replaced only once the new one is complete.
+
+        Returns
+        -------
+        path : pathlib.Path
+            The file written.
+
+        Raises
+        ------
+        TypeError
+            If a parameter holds an object that plain JSON and Keras' safe
+            format cannot describe (a Keras callback, a custom loss
+            function, ...). Use pickle or joblib for such estimators.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> import skae
+        >>> X = np.random.RandomState(0).normal(size=(100, 4))
+        >>> detector = skae.AutoencoderOutlierDetector(epochs=2, random_state=0).fit(X)
+        >>> path = detector.save(os.path.join(tempfile.mkdtemp(), "detector.skae"))
+        >>> bool(np.array_equal(skae.load(path).score_samples(X), detector.score_samples(X)))
+        True
+        """
+        return _persistence.save_estimator(self, path)
+
+    def __getstate__(self):
+        # Pickles carry the versions that wrote them, like skae's own files.
+        return {**super().__getstate__(), "_skae_versions": _persistence.versions()}
+
+    def __setstate__(self, state):
+        saved = state.pop("_skae_versions", None)
+        if saved is not None:
+            _persistence._check_versions(saved, strict=False)
+        super().__setstate__(state)
+
+    def _snapshot(self):
+        """What :func:`fit_method` needs to undo a failed call."""
+        state = dict(vars(self))
+        if "history_" in state:
+            state["history_"] = copy.deepcopy(state["history_"])
+        model = state.get("model_")
+        if model is None or not model.built:
+            return state, None, None
+        optimizer = getattr(model, "optimizer", None)
+        slots = [v.numpy() for v in optimizer.variables] if optimizer is not None else []
+        return state, model.get_weights(), slots
+
+    def _restore(self, snapshot):
+        state, weights, slots = snapshot
+        vars(self).clear()
+        vars(self).update(state)
+        if weights is None:
+            return
+        self.model_.set_weights(weights)
+        variables = self.model_.optimizer.variables
+        if len(variables) == len(slots):
+            for variable, value in zip(variables, slots):
+                variable.assign(value)
 
     @property
     def encoder_(self):
@@ -379,18 +547,21 @@ class BaseAutoencoder(BaseWrapper):
 
     def _check_X(self, X, reset=False):
         """Validate ``X`` (against what ``fit`` saw unless ``reset``)."""
-        try:
-            return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
-        except ValueError as error:
-            message = str(error)
-            if "could not convert" in message:
-                # numpy's message names the value but not what to do about it.
-                message = (
-                    f"{type(self).__name__} needs numeric input, but got values that "
-                    f"are not numbers ({message}). Encode text or categorical columns "
-                    "first, e.g. with OneHotEncoder in a ColumnTransformer."
-                )
-            raise ValueError(message) from error
+        who = type(self).__name__
+        _reject_dates(X, who)
+        with _explained_errors(who):
+            X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
+        return _within_float32(X, who)
+
+    def _check_array(self, array, input_name):
+        """Validate an array other than ``X`` (a clean target, codes) as ``_check_X`` does."""
+        who = type(self).__name__
+        _reject_dates(array, who)
+        with _explained_errors(who, input_name):
+            array = check_array(
+                array, dtype=[np.float64, np.float32], input_name=input_name, estimator=who
+            )
+        return _within_float32(array, who, input_name)
 
     @staticmethod
     def _like_input(values, X):
@@ -403,7 +574,15 @@ class BaseAutoencoder(BaseWrapper):
         # Every scaling option is a per-column affine map: applying it directly
         # skips the scaler re-validating rows that _check_X already checked.
         scale, offset = self._input_affine
-        return (X * scale + offset).astype(keras.backend.floatx())
+        with np.errstate(over="ignore", invalid="ignore"):
+            scaled = (X * scale + offset).astype(keras.backend.floatx())
+        if not np.isfinite(scaled).all():
+            raise ValueError(
+                "X holds values so far outside the range seen in fit that the input "
+                "scaling takes them beyond the float32 range of the network. Check "
+                "the units of X, or refit on data that covers this range."
+            )
+        return scaled
 
     def _unscale(self, outputs):
         scale, offset = self._output_affine
@@ -415,8 +594,16 @@ class BaseAutoencoder(BaseWrapper):
 
         One compiled forward pass per chunk of ``_INFERENCE_CHUNK`` rows,
         cached per model (see :func:`skae._training.predict_arrays`).
+        Inputs are finite, so inf or NaN out means the network overflowed.
         """
-        return predict_arrays(model, inputs, _INFERENCE_CHUNK)
+        outputs = predict_arrays(model, inputs, _INFERENCE_CHUNK)
+        if not np.isfinite(outputs).all():
+            raise ValueError(
+                "The network overflowed float32 on some rows, whose values lie far "
+                "outside the range seen in fit. Check the units of the input, or "
+                "refit on data that covers this range."
+            )
+        return outputs
 
     # ------------------------------------------------------------------
     # scikeras hooks
@@ -562,6 +749,9 @@ class BaseAutoencoder(BaseWrapper):
         """
         floatx = keras.backend.floatx()
         X, y = np.asarray(X, dtype=floatx), np.asarray(y, dtype=floatx)
+        # scikeras builds callbacks only with a new model, so callbacks set
+        # after a fit were ignored by partial_fit and warm starts.
+        self._initialize_callbacks()
         fit_args = route_params(
             self.get_params(), destination="fit", pass_filter=self._fit_kwargs
         )

@@ -7,7 +7,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._architectures import Corruption
-from ._sklearn_compat import Interval, StrOptions, _fit_context
+from ._base import fit_method
+from ._sklearn_compat import Interval, StrOptions
 from ._transformer import AutoencoderTransformer
 
 # Offset between the network's seeds and the corruption's, so the two never
@@ -166,7 +167,7 @@ n_iter_no_change, tol, metrics, callbacks, warm_start, random_state, verbose, **
         ):
             raise ValueError(f"clip must be (low, high) with low < high; got {self.clip!r}.")
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_method
     def fit(self, X, y=None, sample_weight=None):
         """Train to denoise ``X``, or to map ``X`` to the clean ``y``.
 
@@ -260,13 +261,12 @@ n_iter_no_change, tol, metrics, callbacks, warm_start, random_state, verbose, **
 
     def _clean_target(self, X, y):
         """``y`` when it is a clean copy of ``X``, None when it is absent or labels."""
-        if y is None:
+        if y is None or np.asarray(y).ndim == 1:
             return None
-        y = np.asarray(y)
-        if y.ndim == 1:
-            return None
+        y = self._check_array(y, input_name="y")
         x_shape = X.shape if hasattr(X, "shape") else np.asarray(X).shape
-        if y.shape != x_shape:
+        # An X that is not 2-D gets its own, clearer error from _check_X.
+        if len(x_shape) == 2 and y.shape != x_shape:
             raise ValueError(
                 f"y must be the clean version of X, with its shape {x_shape}; got "
                 f"{y.shape}. Pass y=None to let the estimator corrupt X itself."

@@ -6,8 +6,8 @@ import numpy as np
 from sklearn.base import OutlierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseAutoencoder
-from ._sklearn_compat import Interval, _fit_context
+from ._base import BaseAutoencoder, fit_method
+from ._sklearn_compat import Interval
 
 
 class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
@@ -151,7 +151,7 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
         )
         self.contamination = contamination
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_method
     def fit(self, X, y=None, sample_weight=None):
         """Train on ``X`` (labels unused) and set the threshold ``offset_``.
 
@@ -173,6 +173,7 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
         self._fit_statistics(self._check_X(X))
         return self
 
+    @fit_method
     def partial_fit(self, X, y=None, sample_weight=None):
         """Train one more epoch on ``X`` and refit the statistics and threshold on it.
 
@@ -326,6 +327,8 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
             else np.zeros((self.latent_dim, self.latent_dim))
         )
         q, t2 = self._statistics(errors, codes)
-        self._q_scale = max(q.mean(), np.finfo(float).tiny)
-        self._t2_scale = max(t2.mean(), np.finfo(float).tiny)
+        # Training rows reconstructed exactly (one row, constant columns) give
+        # means of 0; dividing by the smallest float would score others -inf.
+        self._q_scale = max(q.mean(), np.finfo(float).eps)
+        self._t2_scale = max(t2.mean(), np.finfo(float).eps)
         self.offset_ = float(np.percentile(self._combine(q, t2), 100 * self.contamination))

@@ -1,12 +1,9 @@
 """AutoencoderTransformer: a non-linear drop-in replacement for PCA."""
 
-import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseAutoencoder
-from ._sklearn_compat import _fit_context
+from ._base import BaseAutoencoder, fit_method
 
 
 class AutoencoderTransformer(
@@ -160,7 +157,7 @@ class AutoencoderTransformer(
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_method
     def fit(self, X, y=None, sample_weight=None):
         """Train the autoencoder to reconstruct ``X``.
 
@@ -221,10 +218,10 @@ class AutoencoderTransformer(
         return reconstruction.astype(codes.dtype, copy=False)
 
     def _check_codes(self, Z):
-        codes = check_array(Z, dtype=[np.float64, np.float32], input_name="X")
+        codes = self._check_array(Z, input_name="X")
         if codes.shape[1] != self.latent_dim:
             raise ValueError(
                 f"X has {codes.shape[1]} features, but inverse_transform expects "
-                f"codes of width latent_dim={self.latent_dim}."
+                f"codes of width latent_dim={self.latent_dim}, as transform returns them."
             )
         return codes

@@ -166,8 +166,13 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
             Generated rows, in the units of the training data.
         """
         check_is_fitted(self)
-        if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
+        # bool is an int to Python, but sample(True) is surely a mistake.
+        is_int = isinstance(n_samples, (int, np.integer)) and not isinstance(n_samples, bool)
+        if not is_int or n_samples < 1:
+            raise ValueError(
+                f"n_samples must be a positive int, the number of rows to generate; "
+                f"got {n_samples!r}."
+            )
         rng = check_random_state(random_state)
         codes = rng.standard_normal((n_samples, self.latent_dim)).astype("float32")
         return self._unscale(self._run(self.decoder_, codes)).astype(np.float64)

@@ -1,5 +1,6 @@
 """BaseAutoencoder: training options, scikeras seams and their regression tests."""
 
+import copy
 import pickle
 
 import joblib
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.utils import get_tags
 from tensorflow.python.framework import config as tf_config
 
@@ -194,6 +196,63 @@ def test_divergence_is_a_clear_error(digits):
     ae = make_ae(optimizer="sgd", learning_rate=1e12, lr_schedule=None, epochs=5)
     with pytest.raises(ValueError, match="Training diverged"):
         ae.fit(X * 1e6)
+    # No NaN model is left behind to score with.
+    with pytest.raises(NotFittedError):
+        ae.transform(X)
+
+
+class _Interrupt(keras.callbacks.Callback):
+    """Press Ctrl-C at the end of epoch ``at`` (counted from 1 within a call)."""
+
+    def __init__(self, at):
+        super().__init__()
+        self.at, self.seen = at, 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seen += 1
+        if self.seen == self.at:
+            raise KeyboardInterrupt
+
+
+def test_interrupted_first_fit_leaves_estimator_unfitted(digits, seed):
+    X, _ = digits
+    ae = make_ae(random_state=seed, epochs=5, callbacks=[_Interrupt(at=2)])
+    attributes = set(vars(ae))
+    with pytest.raises(KeyboardInterrupt):
+        ae.fit(X)
+    assert set(vars(ae)) == attributes
+    with pytest.raises(NotFittedError):
+        ae.transform(X)
+
+
+def test_interrupted_refit_keeps_the_previous_model(digits, seed):
+    X, _ = digits
+    ae = make_ae(random_state=seed).fit(X)
+    codes, history = ae.transform(X), copy.deepcopy(ae.history_)
+    ae.set_params(callbacks=[_Interrupt(at=1)], latent_dim=3)
+    with pytest.raises(KeyboardInterrupt):
+        ae.fit(X)
+    np.testing.assert_array_equal(ae.transform(X), codes)
+    assert ae.history_ == history
+
+
+@pytest.mark.parametrize("continue_with", ["partial_fit", "warm_start"])
+def test_interrupted_continued_training_rolls_back(digits, seed, continue_with):
+    X, _ = digits
+    ae = make_ae(random_state=seed).fit(X)
+    codes, history = ae.transform(X), copy.deepcopy(ae.history_)
+    iterations = int(ae.model_.optimizer.iterations.numpy())
+    ae.set_params(callbacks=[_Interrupt(at=1)], warm_start=continue_with == "warm_start")
+    with pytest.raises(KeyboardInterrupt):
+        ae.partial_fit(X) if continue_with == "partial_fit" else ae.fit(X)
+    # Weights, optimizer state and history are those from before the call.
+    np.testing.assert_array_equal(ae.transform(X), codes)
+    assert ae.history_ == history
+    assert int(ae.model_.optimizer.iterations.numpy()) == iterations
+    # ... and training goes on as if the interrupted call never happened.
+    ae.set_params(callbacks=None)
+    fresh = make_ae(random_state=seed).fit(X).partial_fit(X)
+    np.testing.assert_array_equal(ae.partial_fit(X).transform(X), fresh.transform(X))
 
 
 def test_verbose_prints_keras_progress(digits, capsys):

@@ -1,0 +1,426 @@
+"""Bad input: every public method of every estimator answers with a clear error.
+
+A clear error is a ValueError or TypeError that says what is wrong (and
+mostly what to do), raised by skae or scikit-learn before TensorFlow sees the
+data; never a TensorFlow exception, never a silent NaN. Inputs that are odd
+but valid (small integer and boolean dtypes, lists, one row) must work.
+
+test_transformer.py and test_outlier.py test NaN, inf, strings, the wrong
+width and empty input on some methods; this module covers the rest of the
+grid (``ALREADY_TESTED`` lists what it leaves to them).
+"""
+
+import itertools
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import skae._base
+from skae import (
+    AutoencoderOutlierDetector,
+    AutoencoderTransformer,
+    DenoisingAutoencoder,
+    VariationalAutoencoder,
+)
+
+ESTIMATORS = [
+    AutoencoderTransformer,
+    DenoisingAutoencoder,
+    AutoencoderOutlierDetector,
+    VariationalAutoencoder,
+]
+TINY = {
+    "hidden_layer_sizes": (4,), "latent_dim": 2, "epochs": 2, "batch_size": 16, "random_state": 0,
+}
+COLUMNS = ["a", "b", "c"]
+N_ROWS = 20
+SHAPE = (N_ROWS, len(COLUMNS))
+
+# Methods that take rows like those seen in fit, and methods that fit.
+PREDICT_METHODS = [
+    "transform", "predict", "score", "score_samples", "decision_function",
+    "reconstruction_error", "corrupt",
+]
+FIT_METHODS = ["fit", "partial_fit", "fit_transform", "fit_predict"]
+
+pytestmark = [
+    # The estimators are fitted on a DataFrame; most bad inputs are arrays.
+    pytest.mark.filterwarnings("ignore:X does not have valid feature names"),
+    pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning"),
+]
+
+
+def _data():
+    return np.random.RandomState(0).normal(size=(N_ROWS, len(COLUMNS)))
+
+
+def _frame(X=None, **columns):
+    return pd.DataFrame(_data() if X is None else X, columns=COLUMNS).assign(**columns)
+
+
+def _with(value, dtype=None):
+    X = _data().astype(dtype or (object if isinstance(value, str) else float))
+    X[3, 1] = value
+    return X
+
+
+def _half(first, second, dtype):
+    return pd.array([first, second] * (N_ROWS // 2), dtype=dtype)
+
+
+# name -> (make the bad X from good data, regex the error message must match)
+BAD_X = {
+    "nan": (lambda: _with(np.nan), "Input X contains NaN"),
+    "inf": (lambda: _with(np.inf), "Input X contains infinity"),
+    "minus_inf": (lambda: _with(-np.inf), "Input X contains infinity"),
+    "str_object": (lambda: _with("seven"), "needs numeric input.*OneHotEncoder"),
+    "str_column": (lambda: _frame(c="red"), "needs numeric input.*OneHotEncoder"),
+    "categorical_str": (
+        lambda: _frame(c=pd.Categorical(["u", "v"] * (N_ROWS // 2))),
+        "needs numeric input.*OneHotEncoder",
+    ),
+    "pd_NA_object": (lambda: _with(pd.NA, object), "needs numeric input.*SimpleImputer"),
+    "nullable_int_NA": (lambda: _frame(c=_half(1, None, "Int64")), "Input X contains NaN"),
+    "nullable_float_NA": (lambda: _frame(c=_half(0.5, None, "Float64")), "Input X contains NaN"),
+    "nullable_bool_NA": (lambda: _frame(c=_half(True, None, "boolean")), "Input X contains NaN"),
+    "datetime_column": (
+        lambda: _frame(c=pd.date_range("2024-01-01", periods=N_ROWS)),
+        "dates or durations",
+    ),
+    "datetime64": (
+        lambda: np.full((N_ROWS, 3), np.datetime64("2024-01-01", "ns")),
+        "dates or durations",
+    ),
+    "no_rows": (lambda: _data()[:0], "0 sample"),
+    "no_columns": (lambda: _data()[:, :0], "0 feature"),
+    "one_dim": (lambda: _data()[:, 0], "Expected 2D array.*reshape"),
+    "three_dim": (lambda: _data()[:, :, None], "dim 3"),
+    "none": (lambda: None, "Expected 2D array"),
+    "ragged_list": (lambda: [[1.0, 2.0, 3.0], [1.0, 2.0]], "2-D table of numbers"),
+    "csr_matrix": (lambda: sp.csr_matrix(_data()), r"Sparse data.*\.toarray\(\)"),
+    "csr_array": (lambda: sp.csr_array(_data()), r"Sparse data.*\.toarray\(\)"),
+    "coo_matrix": (lambda: sp.coo_matrix(_data()), r"Sparse data.*\.toarray\(\)"),
+    "np_matrix": (lambda: np.asmatrix(_data()), r"np\.matrix is not supported"),
+    "complex": (lambda: _data() + 1j, r"complex.*\.real"),
+    "complex_frame": (lambda: _frame(_data() + 0j), r"complex.*\.real"),
+    "complex_object": (lambda: _with(1 + 2j, object), "needs numeric input.*'complex'"),
+    "huge": (lambda: _data() * 1e300, "float32 range.*Rescale"),
+    "huge_one": (lambda: _with(-1e300), "float32 range.*Rescale"),
+    "huge_int": (lambda: _with(10**400, object), "too large.*Rescale"),
+}
+
+# Only where a model was fitted: rows that do not match what fit saw.
+BAD_X_FOR_FITTED = {
+    "fewer_columns": (lambda: _data()[:, :2], r"X has 2 features, but \w+ is expecting 3"),
+    "more_columns": (
+        lambda: np.hstack([_data(), _data()]), r"X has 6 features, but \w+ is expecting 3"
+    ),
+    "renamed_columns": (
+        lambda: pd.DataFrame(_data(), columns=["x", "y", "z"]),
+        "feature names should match",
+    ),
+    "reordered_columns": (lambda: _frame()[["c", "b", "a"]], "same order"),
+}
+
+ALREADY_TESTED = {
+    *itertools.product(
+        ["AutoencoderTransformer"],
+        ["transform", "predict", "score", "reconstruction_error"],
+        ["nan", "inf", "str_object", "fewer_columns", "no_rows"],
+    ),
+    *itertools.product(
+        ["AutoencoderTransformer"], ["fit"], ["nan", "inf", "str_object", "no_rows"]
+    ),
+    *itertools.product(
+        ["AutoencoderOutlierDetector"],
+        ["score_samples", "decision_function", "predict", "reconstruction_error"],
+        ["nan", "inf", "str_object", "fewer_columns"],
+    ),
+}
+
+
+def _grid(methods, cases):
+    return [
+        pytest.param(estimator, method, case, id=f"{estimator.__name__}-{method}-{case}")
+        for estimator, method, case in itertools.product(ESTIMATORS, methods, cases)
+        if hasattr(estimator, method)
+        and (estimator.__name__, method, case) not in ALREADY_TESTED
+    ]
+
+
+def _clear_error(match):
+    """``pytest.raises`` for a clear error; ``match`` may span lines."""
+    return pytest.raises((ValueError, TypeError), match=re.compile(match, re.DOTALL))
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    """One tiny fitted model per estimator, fitted on a DataFrame."""
+    return {estimator: estimator(**TINY).fit(_frame()) for estimator in ESTIMATORS}
+
+
+@pytest.mark.parametrize(
+    "estimator, method, case", _grid(PREDICT_METHODS, {**BAD_X, **BAD_X_FOR_FITTED})
+)
+def test_bad_input_after_fit(fitted, estimator, method, case):
+    make_bad, match = {**BAD_X, **BAD_X_FOR_FITTED}[case]
+    with _clear_error(match):
+        getattr(fitted[estimator], method)(make_bad())
+
+
+@pytest.mark.parametrize("estimator, method, case", _grid(FIT_METHODS, BAD_X))
+def test_bad_input_to_fit(estimator, method, case):
+    make_bad, match = BAD_X[case]
+    with _clear_error(match):
+        getattr(estimator(**TINY), method)(make_bad())
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+@pytest.mark.parametrize("case", ["fewer_columns", "renamed_columns"])
+def test_partial_fit_checks_rows_against_the_first_fit(fitted, estimator, case):
+    make_bad, match = BAD_X_FOR_FITTED[case]
+    with _clear_error(match):
+        fitted[estimator].partial_fit(make_bad())
+
+
+# ---------------------------------------------------------------------------
+# Odd but valid input works
+
+
+GOOD_X = {
+    "float16": lambda: _data().astype(np.float16),
+    "float32": lambda: _data().astype(np.float32),
+    "int8": lambda: (_data() * 10).astype(np.int8),
+    "uint8": lambda: (np.abs(_data()) * 10).astype(np.uint8),
+    "bool": lambda: _data() > 0,
+    "list_of_lists": lambda: _data().tolist(),
+    "numbers_as_objects": lambda: _data().astype(object),
+    "pandas_bool_column": lambda: _frame(c=[True, False] * (N_ROWS // 2)),
+    "pandas_nullable_int": lambda: _frame(c=_half(1, 2, "Int64")),
+    "pandas_numeric_categories": lambda: _frame(c=pd.Categorical([1.0, 2.0] * (N_ROWS // 2))),
+}
+
+
+def _expected_shape(estimator, method, n_rows, n_features):
+    if method in ("score_samples", "decision_function", "reconstruction_error"):
+        return (n_rows,)
+    if method == "score":
+        return ()
+    if method == "transform":
+        return (n_rows, TINY["latent_dim"])
+    if method == "predict" and isinstance(estimator, AutoencoderOutlierDetector):
+        return (n_rows,)
+    return (n_rows, n_features)
+
+
+def _assert_correct(estimator, method, output, X_shape=SHAPE):
+    """``output`` has the right shape for input of ``X_shape``, and no inf or NaN."""
+    values = np.asarray(output, dtype=np.float64)
+    assert values.shape == _expected_shape(estimator, method, *X_shape), method
+    assert np.isfinite(values).all(), method
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+@pytest.mark.parametrize("case", GOOD_X)
+def test_odd_but_valid_input_after_fit(fitted, estimator, case):
+    for method in PREDICT_METHODS:
+        if hasattr(estimator, method):
+            output = getattr(fitted[estimator], method)(GOOD_X[case]())
+            _assert_correct(fitted[estimator], method, output)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+@pytest.mark.parametrize("case", ["int8", "bool", "list_of_lists", "pandas_nullable_int"])
+def test_odd_but_valid_input_to_fit(estimator, case):
+    model = estimator(**TINY).fit(GOOD_X[case]())
+    _assert_correct(model, "predict", model.predict(GOOD_X[case]()))
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+@pytest.mark.parametrize("rows", ["one_row", "identical_rows"])
+def test_fit_on_rows_without_spread(estimator, rows):
+    # Reconstructed exactly, such rows once gave the outlier detector's
+    # statistics a zero scale, and every other row a score of -inf.
+    X = _data()[:1] if rows == "one_row" else np.ones(SHAPE)
+    model = estimator(**TINY).fit(X)
+    for method in PREDICT_METHODS:
+        if hasattr(model, method):
+            _assert_correct(model, method, getattr(model, method)(_data()))
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+def test_early_stopping_on_a_single_row(estimator):
+    with pytest.raises(ValueError, match="early_stopping=True.*at least 2 samples"):
+        estimator(**TINY, early_stopping=True).fit(_data()[:1])
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+def test_large_but_representable_values_give_finite_results_or_a_clear_error(
+    fitted, estimator
+):
+    # Within float32's range, but 1e38 times what the model was fitted on:
+    # the scaling or the network overflow, which must not come out as NaN.
+    for method in PREDICT_METHODS:
+        if hasattr(estimator, method):
+            try:
+                output = getattr(fitted[estimator], method)(_data() * 1e38)
+            except ValueError as error:
+                assert re.search("range seen in fit", str(error)), str(error)
+            else:
+                if estimator is VariationalAutoencoder and method in ("score", "score_samples"):
+                    # An ELBO below -1.8e308 is -inf in float64: a bound, not a NaN.
+                    output = np.where(np.asarray(output) == -np.inf, 0.0, output)
+                _assert_correct(fitted[estimator], method, output)
+
+
+def test_rows_the_scaling_takes_beyond_float32_are_a_clear_error():
+    # Fitted on a range of 1e-10, min-max scaling multiplies by 1e10: rows of
+    # 1e30 are representable, their scaled values are not.
+    model = AutoencoderTransformer(**TINY).fit(_data() * 1e-10)
+    with pytest.raises(ValueError, match="far outside the range seen in fit"):
+        model.predict(_data() * 1e30)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+def test_a_network_that_overflows_is_a_clear_error_not_nan(fitted, estimator, monkeypatch):
+    def overflowed(model, inputs, chunk_size):
+        return np.full((len(inputs), *model.outputs[0].shape[1:]), np.nan, dtype="float32")
+
+    monkeypatch.setattr(skae._base, "predict_arrays", overflowed)
+    for method in PREDICT_METHODS:
+        if hasattr(estimator, method) and method != "corrupt":  # corrupt runs no network
+            with pytest.raises(ValueError, match="network overflowed float32"):
+                getattr(fitted[estimator], method)(_data())
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+def test_columns_far_from_zero_are_reconstructed(estimator):
+    # Nanosecond timestamps: the scaling was once read off with a precision
+    # that rounded their scale to 0, and every reconstruction to inf or NaN.
+    X = 1.7e18 + _data() * 1e12
+    model = estimator(**TINY).fit(X)
+    for method in PREDICT_METHODS:
+        if hasattr(model, method):
+            _assert_correct(model, method, getattr(model, method)(X))
+    if not isinstance(model, AutoencoderOutlierDetector):
+        error = np.abs(model.predict(X) - X).max()
+        assert error < 1e2 * X.std()
+
+
+# ---------------------------------------------------------------------------
+# Codes, targets and sample sizes
+
+
+def _codes(n_columns=2):
+    return np.random.RandomState(1).normal(size=(5, n_columns))
+
+
+BAD_CODES = {
+    "too_narrow": (lambda: _codes(1), "X has 1 features.*latent_dim=2"),
+    "nan": (lambda: np.where(_codes() > 1, np.nan, _codes()), "Input X contains NaN"),
+    "inf": (lambda: np.where(_codes() > 1, np.inf, _codes()), "Input X contains infinity"),
+    "str": (lambda: _codes().astype(str).astype(object) + "x", "needs numeric input"),
+    "one_dim": (lambda: _codes()[:, 0], "Expected 2D array"),
+    "no_rows": (lambda: _codes()[:0], r"0 sample.*required by \w+"),
+    "sparse": (lambda: sp.csr_matrix(_codes()), r"\.toarray\(\)"),
+    "complex": (lambda: _codes() + 1j, r"complex.*\.real"),
+    "huge": (lambda: _codes() * 1e300, "float32 range"),
+}
+TRANSFORMERS = [AutoencoderTransformer, DenoisingAutoencoder, VariationalAutoencoder]
+
+
+@pytest.mark.parametrize("estimator", TRANSFORMERS)
+@pytest.mark.parametrize("case", BAD_CODES)
+def test_inverse_transform_rejects_bad_codes(fitted, estimator, case):
+    make_bad, match = BAD_CODES[case]
+    with _clear_error(match):
+        fitted[estimator].inverse_transform(make_bad())
+
+
+@pytest.mark.parametrize("estimator", TRANSFORMERS)
+def test_inverse_transform_of_extreme_codes_is_finite_or_a_clear_error(fitted, estimator):
+    try:
+        output = fitted[estimator].inverse_transform(_codes() * 1e38)
+    except ValueError as error:
+        assert "range seen in fit" in str(error)
+    else:
+        assert np.isfinite(output).all()
+
+
+BAD_TARGETS = {
+    "wrong_rows": (lambda: _data()[:5], "y must be the clean version of X"),
+    "nan": (lambda: _with(np.nan), "Input y contains NaN"),
+    "str": (lambda: _with("clean"), "needs numeric input"),
+    "three_dim": (lambda: _data()[:, :, None], "dim 3"),
+    "sparse": (lambda: sp.csr_matrix(_data()), r"\.toarray\(\)"),
+    "huge": (lambda: _data() * 1e300, "y holds values.*float32 range"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_TARGETS)
+def test_denoiser_rejects_a_bad_clean_target(fitted, case):
+    make_bad, match = BAD_TARGETS[case]
+    with _clear_error(match):
+        DenoisingAutoencoder(**TINY).fit(_data(), make_bad())
+    with _clear_error(match):
+        fitted[DenoisingAutoencoder].score(_data(), make_bad())
+
+
+@pytest.mark.parametrize("n_samples", [0, -3, 2.0, True, "3", None])
+def test_sample_needs_a_positive_int(fitted, n_samples):
+    with pytest.raises(ValueError, match="n_samples must be a positive int"):
+        fitted[VariationalAutoencoder].sample(n_samples)
+
+
+def test_sample_accepts_numpy_ints(fitted):
+    assert fitted[VariationalAutoencoder].sample(np.int64(3)).shape == (3, len(COLUMNS))
+
+
+# ---------------------------------------------------------------------------
+# Property: any array gives a correct result or a clear error
+
+DTYPES = st.one_of(
+    hnp.floating_dtypes(sizes=(16, 32, 64)),
+    hnp.integer_dtypes(),
+    hnp.unsigned_integer_dtypes(),
+    hnp.boolean_dtypes(),
+    hnp.complex_number_dtypes(),
+    hnp.unicode_string_dtypes(max_len=4),
+    st.just(np.dtype(object)),
+)
+OBJECTS = st.one_of(
+    st.floats(), st.integers(), st.booleans(), st.none(), st.text(max_size=3)
+)
+
+
+@st.composite
+def any_array(draw):
+    """Arrays of 1 to 3 dimensions, mostly tables, so that some fits succeed."""
+    dtype = draw(DTYPES)
+    dims = draw(st.sampled_from([2, 2, 2, 1, 3]))
+    shape = draw(hnp.array_shapes(min_dims=dims, max_dims=dims, min_side=0, max_side=6))
+    elements = OBJECTS if dtype == object else None
+    return draw(hnp.arrays(dtype, shape, elements=elements))
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(X=any_array())
+def test_any_array_gives_a_correct_result_or_a_clear_error(estimator, X):
+    model = estimator(**{**TINY, "epochs": 1})
+    try:
+        model.fit(X)
+    except (ValueError, TypeError) as error:
+        event(f"fit raised {type(error).__name__}")
+        return
+    event("fitted")
+    # Fitted: the same rows must now go through every method.
+    for method in ("transform", "predict", "score_samples"):
+        if hasattr(model, method):
+            _assert_correct(model, method, getattr(model, method)(X), X.shape)
