@@ -29,17 +29,18 @@ scikit-learn and pyarrow are imported by the commands that need them.
 """
 
 import argparse
-import gzip
 import itertools
 import os
 import sys
 import time
 import warnings
-from contextlib import contextmanager, redirect_stdout
+from contextlib import redirect_stdout
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from ._tables import UsageError, file_format, note, read_chunks, table_writer
 
 # Rows per chunk when scoring and no --chunksize is given: scoring always
 # streams, so its memory does not grow with the file.
@@ -49,17 +50,11 @@ MIN_STATISTICS_SAMPLE = 10_000
 DEFAULT_CONTAMINATION = 0.05
 DEFAULT_LATENT_DIMS = (2, 4, 8)
 
-CSV_SUFFIXES = (".csv", ".csv.gz")
-PARQUET_SUFFIXES = (".parquet", ".pq")
 # Estimator parameters the command line exposes, as argparse destinations.
 MODEL_OPTIONS = (
     "latent_dim", "hidden_layer_sizes", "epochs", "batch_size",
     "learning_rate", "scaling", "random_state", "contamination",
 )
-
-
-class UsageError(Exception):
-    """A problem with the command line itself; exit status 2."""
 
 
 def main(argv=None):
@@ -373,10 +368,10 @@ def _score(args):
             raise UsageError(f"{options}: training options cannot be used with --model")
         detector = _load(args.model, "score_samples", "skae fit --kind detector")
         columns = args.columns or _trained_columns(detector)
-    chunks = _read(args.data, args.chunksize or SCORE_CHUNKSIZE, columns)
+    chunks = read_chunks(args.data, args.chunksize or SCORE_CHUNKSIZE, columns)
     progress = _Progress("scoring", args.quiet, log_line=False)
     rows = outliers = 0
-    with _writer(args.output) as write:
+    with table_writer(args.output) as write:
         for chunk in chunks:
             scores = detector.score_samples(chunk)
             # predict's rule, without running the network a second time
@@ -387,7 +382,7 @@ def _score(args):
             progress.update(rows)
     progress.close(rows)
     if not args.quiet:
-        _note(
+        note(
             f"scored {rows} rows: {outliers} outliers (label -1, {outliers / rows:.1%}) "
             f"below the threshold {detector.offset_:.4g}; wrote {args.output or 'stdout'}"
         )
@@ -402,7 +397,7 @@ def _fit(args):
     estimator.set_params(verbose=0)
     estimator.save(args.output)
     if not args.quiet:
-        _note(f"saved {estimator!r} to {args.output}")
+        note(f"saved {estimator!r} to {args.output}")
 
 
 def _compare(args):
@@ -412,12 +407,12 @@ def _compare(args):
 
     from . import AutoencoderTransformer
 
-    X = next(_read(args.data, None, args.columns)).to_numpy()
+    X = next(read_chunks(args.data, None, args.columns)).to_numpy()
     n_features = X.shape[1]
     latent_dims = [k for k in args.latent_dims if k < n_features]
     skipped = sorted(set(args.latent_dims) - set(latent_dims))
     if skipped:
-        _note(f"skipping latent sizes {skipped}: not smaller than the {n_features} columns")
+        note(f"skipping latent sizes {skipped}: not smaller than the {n_features} columns")
     if not latent_dims:
         raise UsageError(f"--latent-dims: need a size smaller than the {n_features} columns")
     train, test = train_test_split(X, test_size=args.test_size, random_state=args.random_state)
@@ -426,7 +421,7 @@ def _compare(args):
     results = []
     for latent_dim in latent_dims:
         if not args.quiet:
-            _note(f"latent_dim={latent_dim}: training the autoencoder")
+            note(f"latent_dim={latent_dim}: training the autoencoder")
         pca = PCA(latent_dim, random_state=args.random_state).fit(train)
         pca_mse = np.mean((test - pca.inverse_transform(pca.transform(test))) ** 2)
         params = _model_params(
@@ -454,7 +449,7 @@ def _compare(args):
 
 def _train(args, kind):
     """Train a detector or transformer on ``args.data``, in memory or streamed."""
-    chunks = _read(args.data, args.chunksize, args.columns)
+    chunks = read_chunks(args.data, args.chunksize, args.columns)
     if args.chunksize is None:
         X = next(chunks)
         estimator = _new_estimator(kind, args, X.shape[1], verbose=_keras_verbose(args))
@@ -491,7 +486,7 @@ def _train_streamed(args, kind, chunks):
             rows += len(chunk)
             progress.update(rows, loss=estimator.history_["loss"][-1])
         progress.close(rows, loss=estimator.history_["loss"][-1])
-        chunks = _read(args.data, args.chunksize, columns)
+        chunks = read_chunks(args.data, args.chunksize, columns)
     if sample is not None:
         estimator.partial_fit(sample[0].sort_index())
     return estimator
@@ -542,7 +537,7 @@ def _check_output(path, tables):
     if path is None:
         return
     if tables:
-        _file_format(path)
+        file_format(path)
     if not Path(path).absolute().parent.is_dir():
         raise FileNotFoundError(2, "No such directory for the output", str(path))
 
@@ -565,7 +560,7 @@ def _load(path, method, how_to_make):
         model = load(path)
     for warning in caught:  # e.g. written by another skae or Keras version
         if issubclass(warning.category, UserWarning):
-            _note(f"warning: {warning.message}")
+            note(f"warning: {warning.message}")
     if not hasattr(model, method):
         raise UsageError(
             f"{path} holds an estimator without {method} ({type(model).__name__}); "
@@ -577,186 +572,6 @@ def _load(path, method, how_to_make):
 def _trained_columns(model):
     names = getattr(model, "feature_names_in_", None)
     return None if names is None else list(names)
-
-
-# ----------------------------------------------------------------------
-# reading and writing tables
-
-
-def _file_format(path):
-    name = str(path).lower()
-    if name.endswith(CSV_SUFFIXES):
-        return "csv"
-    if name.endswith(PARQUET_SUFFIXES):
-        return "parquet"
-    raise UsageError(
-        f"{path}: unknown file type; use a .csv, .csv.gz, .parquet or .pq file"
-    )
-
-
-def _read(path, chunksize, columns=None):
-    """Chunks of DATA's numeric columns as float64 DataFrames.
-
-    Parameters
-    ----------
-    path : str
-        CSV or Parquet file.
-    chunksize : int or None
-        Rows per chunk; None yields the whole file as one chunk.
-    columns : list of str or None
-        Columns to use; None takes every numeric column of the first chunk
-        and names the others on stderr.
-
-    Yields
-    ------
-    chunk : DataFrame
-        Float64 values, indexed by row number in the file (from 0).
-    """
-    file_format = _file_format(path)
-    if not Path(path).is_file():
-        raise FileNotFoundError(2, "No such file", str(path))
-    start = 0
-    for raw in _read_raw(path, file_format, chunksize):
-        if raw.empty:  # a header-only CSV, an empty row group
-            continue
-        if columns is None:
-            columns = _numeric_columns(raw, path)
-        chunk = _as_numbers(raw, columns, start, path)
-        start += len(chunk)
-        yield chunk
-    if start == 0:
-        raise ValueError(f"{path}: no data rows")
-
-
-def _read_raw(path, file_format, chunksize):
-    """DataFrames straight from the file; reading errors name the file."""
-    try:
-        if file_format == "csv":
-            if chunksize is None:
-                yield pd.read_csv(path)
-                return
-            with pd.read_csv(path, chunksize=chunksize) as reader:
-                yield from reader
-            return
-        with _pyarrow().parquet.ParquetFile(path) as parquet:
-            if chunksize is None:
-                yield parquet.read().to_pandas()
-                return
-            for batch in parquet.iter_batches(batch_size=chunksize):
-                yield batch.to_pandas()
-    except (ValueError, OSError) as error:  # parser, encoding and Arrow errors
-        if isinstance(error, FileNotFoundError):
-            raise
-        raise ValueError(f"{path}: cannot read as {file_format}: {error}") from error
-
-
-def _numeric_columns(frame, path):
-    numeric = list(frame.select_dtypes(include=["number", "bool"]).columns)
-    if not numeric:
-        raise UsageError(
-            f"{path} has no numeric column (columns: {', '.join(map(str, frame.columns))}); "
-            "encode the data as numbers, or name numeric columns with --columns"
-        )
-    dropped = [str(name) for name in frame.columns if name not in numeric]
-    if dropped:
-        _note(f"ignoring non-numeric columns: {', '.join(dropped)} (choose with --columns)")
-    return numeric
-
-
-def _as_numbers(raw, columns, start, path):
-    """``raw[columns]`` as float64, indexed by row number; refuses text, NaN and inf."""
-    missing = [name for name in columns if name not in raw.columns]
-    if missing:
-        raise UsageError(
-            f"{path} has no column {', '.join(map(repr, missing))} "
-            f"(columns: {', '.join(map(str, raw.columns))})"
-        )
-    selected = raw[columns]
-    chunk = selected.apply(pd.to_numeric, errors="coerce").astype(np.float64)
-    chunk.index = pd.RangeIndex(start, start + len(chunk))
-    bad = ~np.isfinite(chunk.to_numpy())
-    if bad.any():
-        row, column = np.argwhere(bad)[0]
-        value = selected.iloc[row, column]
-        if pd.isna(value):
-            what = "missing value"
-        elif isinstance(value, str):
-            what = f"non-numeric value {value!r}"
-        else:
-            what = f"value {value}"  # infinity
-        raise ValueError(
-            f"{path}: {what} in column {columns[column]!r} at row {start + row} "
-            "(rows counted from 0); the autoencoder needs finite numbers, so fill "
-            "or drop such rows first"
-        )
-    return chunk
-
-
-def _pyarrow():
-    """``pyarrow`` with its ``parquet`` module, or an error saying how to install it."""
-    try:
-        import pyarrow
-        import pyarrow.parquet  # binds pyarrow.parquet
-    except ImportError as error:
-        raise ImportError(
-            f"Parquet files need pyarrow ({error}); install it with: pip install 'skae[parquet]'"
-        ) from error
-    return pyarrow
-
-
-@contextmanager
-def _writer(out):
-    """A function that appends a DataFrame to ``out`` (CSV on stdout when None).
-
-    A file is written under a temporary name and renamed when the block
-    succeeds, so a failed run leaves no truncated output behind.
-    """
-    if out is None:
-        yield _csv_appender(sys.stdout)
-        return
-    out_format = _file_format(out)
-    partial = Path(f"{out}.partial")
-    try:
-        if out_format == "parquet":
-            with _parquet_appender(partial) as append:
-                yield append
-        else:
-            opener = gzip.open if str(out).lower().endswith(".gz") else open
-            with opener(partial, "wt", newline="") as handle:
-                yield _csv_appender(handle)
-        os.replace(partial, out)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
-def _csv_appender(handle):
-    header = True
-
-    def append(frame):
-        nonlocal header
-        frame.to_csv(handle, header=header, index=False)
-        header = False
-
-    return append
-
-
-@contextmanager
-def _parquet_appender(path):
-    pa = _pyarrow()
-    writer = None
-
-    def append(frame):
-        nonlocal writer
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        if writer is None:
-            writer = pa.parquet.ParquetWriter(path, table.schema)
-        writer.write_table(table)
-
-    try:
-        yield append
-    finally:
-        if writer is not None:
-            writer.close()
 
 
 # ----------------------------------------------------------------------
@@ -779,7 +594,7 @@ class _Progress:
             import keras
 
             if log_line:
-                _note(title)
+                note(title)
             self.bar = keras.utils.Progbar(total, unit_name="row", stateful_metrics=["loss"])
 
     def update(self, rows, **values):
@@ -796,11 +611,7 @@ class _Progress:
         elif self.log_line:
             details = "".join(f", {name} {value:.4g}" for name, value in values.items())
             seconds = time.perf_counter() - self.start
-            _note(f"{self.title}: {rows} rows in {seconds:.1f}s{details}")
-
-
-def _note(message):
-    print(f"skae: {message}", file=sys.stderr)
+            note(f"{self.title}: {rows} rows in {seconds:.1f}s{details}")
 
 
 def _error(message):
