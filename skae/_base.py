@@ -29,7 +29,6 @@ from numbers import Integral, Real
 import keras
 import numpy as np
 import pandas as pd
-import tensorflow as tf
 from scikeras._utils import route_params
 from scikeras.wrappers import BaseWrapper
 from sklearn.model_selection import train_test_split
@@ -127,25 +126,25 @@ def _within_float32(X, who, input_name="X"):
 
 @contextmanager
 def _seeded(seed):
-    """Seed Python, NumPy and TensorFlow for a block, then restore them.
+    """Seed Python and NumPy for a block, then restore them.
 
-    TensorFlow's global seed drives the shuffling of ``Model.fit``; Python's
-    drives Keras' default seeds. Op determinism is left alone (defect 2).
+    Python's seed drives Keras' default seeds. TensorFlow's global seed, which
+    drives the shuffling, goes to :func:`skae._training.fit_model` instead:
+    setting it clears TensorFlow's kernel caches, which cost every
+    ``partial_fit`` a fresh start of its compiled epoch. Op determinism is
+    left alone (defect 2).
     """
     if seed is None:
         yield
         return
     python_state, numpy_state = random.getstate(), np.random.get_state()
-    tf_seed, _ = tf.compat.v1.random.get_seed(None)
     random.seed(seed)
     np.random.seed(seed)
-    tf.random.set_seed(seed)
     try:
         yield
     finally:
         random.setstate(python_state)
         np.random.set_state(numpy_state)
-        tf.random.set_seed(tf_seed)
 
 
 def _affine_map(scaler, n_features):
@@ -770,7 +769,7 @@ class BaseAutoencoder(BaseWrapper):
         )
         seed = None if self._seed is None else self._seed + initial_epoch
         with _seeded(seed):
-            history = fit_model(self.model_, X, y, **fit_args)
+            history = fit_model(self.model_, X, y, seed=seed, **fit_args)
         self._record_history(history.history, keep=warm_start and initial_epoch > 0)
 
     def _split_validation(self, X, y, sample_weight):

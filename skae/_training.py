@@ -21,7 +21,9 @@ once per model, is never pickled with it, and dies with it.
 
 import functools
 import math
+import warnings
 import weakref
+from contextlib import contextmanager
 
 import keras
 import numpy as np
@@ -51,7 +53,7 @@ _FIT_ARRAYS_ARGS = frozenset(
 )
 
 
-def fit_model(model, x, y, **fit_args):
+def fit_model(model, x, y, seed=None, **fit_args):
     """Train with :func:`fit_arrays` when it can honour ``fit_args``, else ``Model.fit``.
 
     ``Model.fit`` takes over for any argument outside those of
@@ -65,6 +67,10 @@ def fit_model(model, x, y, **fit_args):
         A compiled single-input, single-output model.
     x, y : ndarray of shape (n_samples, ...)
         Inputs and targets.
+    seed : int or None, default=None
+        TensorFlow global seed to train under: ``Model.fit`` runs after
+        ``tf.random.set_seed(seed)``; :func:`fit_arrays` draws the same
+        shuffling from it without setting the global seed.
     **fit_args
         Keyword arguments of ``Model.fit``.
 
@@ -73,8 +79,23 @@ def fit_model(model, x, y, **fit_args):
     history : keras.callbacks.History
     """
     if _fits_in_loop(model, fit_args):
-        return fit_arrays(model, x, y, **fit_args)
-    return model.fit(x, y, **fit_args)
+        return fit_arrays(model, x, y, seed=seed, **fit_args)
+    with _global_seed(seed):
+        return model.fit(x, y, **fit_args)
+
+
+@contextmanager
+def _global_seed(seed):
+    """TensorFlow's global seed set to ``seed`` for a block, then restored."""
+    if seed is None:
+        yield
+        return
+    previous, _ = tf.compat.v1.random.get_seed(None)
+    tf.random.set_seed(seed)
+    try:
+        yield
+    finally:
+        tf.random.set_seed(previous)
 
 
 def _fits_in_loop(model, fit_args):
@@ -106,6 +127,7 @@ def fit_arrays(
     validation_data=None,
     callbacks=None,
     verbose=0,
+    seed=None,
 ):
     """Train a compiled Keras model on in-memory arrays, one compiled call per epoch.
 
@@ -141,6 +163,10 @@ def fit_arrays(
         hooks run once per epoch, since an epoch is one execution.
     verbose : int, default=0
         0 silent, 1 progress bar, 2 one line per epoch.
+    seed : int or None, default=None
+        Shuffle as ``Model.fit`` does after ``tf.random.set_seed(seed)``,
+        without setting TensorFlow's global seed (which clears its kernel
+        caches). None: under the global seed as it is.
 
     Returns
     -------
@@ -160,7 +186,7 @@ def fit_arrays(
         steps=math.ceil(len(x) / batch_size),
         model=model,
     )
-    orders = _row_orders(len(x), shuffle)
+    orders = _row_orders(len(x), shuffle, seed)
     model.stop_training = False
     callbacks.on_train_begin()
     logs = None
@@ -245,7 +271,7 @@ def _metric_logs(model):
     }
 
 
-def _row_orders(n_rows, shuffle):
+def _row_orders(n_rows, shuffle, seed=None):
     """Yield the order in which to visit the rows, epoch after epoch.
 
     ``Model.fit`` shuffles with ``tf.random.shuffle`` in a ``tf.data``
@@ -257,24 +283,35 @@ def _row_orders(n_rows, shuffle):
     milliseconds, more than a whole small epoch, hence not one per epoch.
     Unseeded, each epoch gets a new random order.
     """
-    if shuffle and tf.compat.v1.random.get_seed(None)[0] is None:
+    if seed is None:
+        seed = tf.compat.v1.random.get_seed(None)[0]
+    if shuffle and seed is None:
         while True:
             yield tf.constant(np.random.permutation(n_rows), tf.int64)
     if shuffle:
-        order = _model_fit_permutation(n_rows)
+        order = tf.constant(_model_fit_permutation(n_rows, seed))
     else:
         order = tf.range(n_rows, dtype=tf.int64)
     while True:
         yield order
 
 
-def _model_fit_permutation(n_rows):
-    """The permutation that ``Model.fit`` draws over arrays (Keras' array adapter)."""
+def _model_fit_permutation(n_rows, seed):
+    """The permutation that ``Model.fit`` draws over arrays under global seed ``seed``.
 
-    def permutation(_):
-        return tf.random.shuffle(tf.range(n_rows, dtype=tf.int64))
-
-    return next(iter(tf.data.Dataset.range(1).map(permutation)))
+    Drawn as Keras' array adapter draws it, in a graph of its own whose seed
+    is ``seed``: the same numbers, and TensorFlow's global seed untouched.
+    """
+    with tf.Graph().as_default() as graph, warnings.catch_warnings():
+        # tf.data's note that the graph's seed reaches the shuffle: it is meant to.
+        warnings.filterwarnings("ignore", "Seed .* from outer graph", UserWarning)
+        tf.compat.v1.set_random_seed(seed)
+        dataset = tf.data.Dataset.range(1).map(
+            lambda _: tf.random.shuffle(tf.range(n_rows, dtype=tf.int64))
+        )
+        permutation = tf.compat.v1.data.make_one_shot_iterator(dataset).get_next()
+        with tf.compat.v1.Session(graph=graph) as session:
+            return session.run(permutation)
 
 
 # ----------------------------------------------------------------------

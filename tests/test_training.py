@@ -12,7 +12,7 @@ import tensorflow as tf
 import skae._training
 from skae import AutoencoderTransformer
 from skae._architectures import build_dense_autoencoder
-from skae._base import _seeded
+from skae._training import _global_seed
 
 FAST = dict(hidden_layer_sizes=(16,), latent_dim=2, epochs=3, batch_size=32)
 N_ROWS, N_FEATURES, BATCH_SIZE, EPOCHS = 150, 8, 32, 3
@@ -70,7 +70,7 @@ def test_fit_arrays_matches_model_fit(data, seed, case):
     histories, weights_after = [], []
     for fit in (keras.Model.fit, skae._training.fit_arrays):
         model = make_model(seed, metrics=["mae"])
-        with _seeded(seed):  # the same global seed: the same shuffled order
+        with _global_seed(seed):  # the same global seed: the same shuffled order
             histories.append(fit(model, X, X, **kwargs).history)
         weights_after.append(model.get_weights())
     assert histories[0].keys() == histories[1].keys()
