@@ -14,6 +14,11 @@ import numpy as np
 import pandas as pd
 
 CSV_SUFFIXES = (".csv", ".csv.gz")
+# Read every float exactly as written: pandas < 3 parses the last bit loosely
+# by default; pandas 3 is exact and deprecates the option.
+_EXACT_FLOATS = (
+    {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
+)
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
@@ -74,10 +79,11 @@ def _read_raw(path, kind, chunksize):
     """DataFrames straight from the file; reading errors name the file."""
     try:
         if kind == "csv":
+            options = _EXACT_FLOATS
             if chunksize is None:
-                yield pd.read_csv(path)
+                yield pd.read_csv(path, **options)
                 return
-            with pd.read_csv(path, chunksize=chunksize) as reader:
+            with pd.read_csv(path, chunksize=chunksize, **options) as reader:
                 yield from reader
             return
         with _pyarrow().parquet.ParquetFile(path) as parquet:

@@ -11,6 +11,7 @@ import pytest
 import skae
 from skae import _cli
 from skae._cli import main
+from skae._tables import _EXACT_FLOATS
 
 N_ROWS, N_OUTLIERS = 300, 15
 COLUMNS = [f"x{i}" for i in range(6)]
@@ -25,6 +26,11 @@ OPTIONS = {
     "compare": ["--latent-dims", "--test-size", "--columns", "--epochs",
                 "--random-state", "--quiet"],
 }
+
+
+def read_csv(*args, **kwargs):
+    """CSV with every float exactly as written, as the command line reads it."""
+    return pd.read_csv(*args, **_EXACT_FLOATS, **kwargs)
 
 
 def sensor_frame(outliers_last=False):
@@ -67,7 +73,7 @@ def run(capsys, *args):
 
 
 def read_scores(path):
-    return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    return pd.read_parquet(path) if path.suffix == ".parquet" else read_csv(path)
 
 
 # ----------------------------------------------------------------------
@@ -80,7 +86,7 @@ def test_score_writes_one_score_and_label_per_row(capsys, tmp_path, files, conta
     status, _, err = run(capsys, "score", files["csv"], "-o", out,
                          "--contamination", contamination, *TRAIN)
     assert status == 0, err
-    scores = pd.read_csv(out)
+    scores = read_csv(out)
     assert list(scores.columns) == ["row", "score", "label"]
     np.testing.assert_array_equal(scores["row"], np.arange(N_ROWS))
     assert set(scores["label"]) == {-1, 1}
@@ -95,7 +101,7 @@ def test_score_writes_one_score_and_label_per_row(capsys, tmp_path, files, conta
 def test_score_quiet_prints_only_notes(capsys, files):
     status, out, err = run(capsys, "score", files["csv"], "--quiet", *TRAIN)
     assert status == 0
-    assert len(pd.read_csv(pd.io.common.StringIO(out))) == N_ROWS
+    assert len(read_csv(pd.io.common.StringIO(out))) == N_ROWS
     assert "scored" not in err and "Epoch" not in err and "Epoch" not in out
 
 
@@ -105,14 +111,14 @@ def test_csv_and_parquet_input_give_the_same_scores(capsys, tmp_path, files):
         out = tmp_path / f"scores_from_{kind}{suffix}"
         status, _, err = run(capsys, "score", files[kind], "-o", out, "-q", *TRAIN)
         assert status == 0, err
-        outputs.append(read_scores(out) if suffix == ".parquet" else pd.read_csv(out))
+        outputs.append(read_scores(out) if suffix == ".parquet" else read_csv(out))
     pd.testing.assert_frame_equal(outputs[0], outputs[1])
 
 
 def test_score_writes_csv_to_stdout(capsys, files):
     status, out, err = run(capsys, "score", files["parquet"], *TRAIN)
     assert status == 0, err
-    scores = pd.read_csv(pd.io.common.StringIO(out))
+    scores = read_csv(pd.io.common.StringIO(out))
     assert list(scores.columns) == ["row", "score", "label"] and len(scores) == N_ROWS
     assert "Epoch 3/3" in err  # Keras' progress goes to stderr, not into the CSV
 
@@ -137,13 +143,13 @@ def test_score_with_a_saved_model_equals_the_loaded_model(
 
 def test_score_with_a_saved_model_uses_its_columns(capsys, tmp_path, files, model_path):
     # Columns reordered, one extra: the model picks its own by name.
-    frame = pd.read_csv(files["csv"])[["x5", "name", *COLUMNS[:5]]]
+    frame = read_csv(files["csv"])[["x5", "name", *COLUMNS[:5]]]
     frame["extra"] = 1.0
     frame.to_csv(tmp_path / "shuffled.csv", index=False)
     status, out, err = run(capsys, "score", tmp_path / "shuffled.csv", "--model", model_path)
     assert status == 0, err
     expected = skae.load(model_path).score_samples(files["X"])
-    np.testing.assert_array_equal(pd.read_csv(pd.io.common.StringIO(out))["score"], expected)
+    np.testing.assert_array_equal(read_csv(pd.io.common.StringIO(out))["score"], expected)
 
 
 # ----------------------------------------------------------------------
@@ -185,7 +191,7 @@ def test_streamed_detector_threshold_describes_the_whole_file(capsys, tmp_path):
     status, _, err = run(capsys, "score", tmp_path / "sorted.csv", "-o", out,
                          "--chunksize", 100, "--contamination", "0.05", *TRAIN)
     assert status == 0, err
-    assert abs((pd.read_csv(out)["label"] == -1).mean() - 0.05) <= 1 / N_ROWS
+    assert abs((read_csv(out)["label"] == -1).mean() - 0.05) <= 1 / N_ROWS
     assert "pass 3/3: 300 rows" in err
 
 
@@ -208,7 +214,7 @@ def test_compare_prints_a_row_per_latent_size(capsys, files):
     assert status == 0, err
     header, *table = out.splitlines()
     assert "standard units" in header
-    results = pd.read_csv(pd.io.common.StringIO("\n".join(table)), sep=r"\s+")
+    results = read_csv(pd.io.common.StringIO("\n".join(table)), sep=r"\s+")
     assert list(results.columns) == ["latent_dim", "pca_mse", "autoencoder_mse", "ratio"]
     assert list(results["latent_dim"]) == [2, 3]
     assert (results["pca_mse"] > 0).all() and (results["autoencoder_mse"] > 0).all()
