@@ -86,16 +86,17 @@ def save_estimator(estimator, path):
         },
     }
     path = Path(path)
-    # Write next to the target and rename, so a failed save never leaves half a file.
-    tmp = tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False)  # noqa: SIM115
+    # Write next to the target and rename, so a failed save never leaves half
+    # a file. (open(), unlike tempfile, gives the file the usual permissions.)
+    part = path.with_name(f".{path.name}.{os.getpid()}.part")
     try:
-        with tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             archive.writestr(_META, json.dumps(meta, indent=1, allow_nan=False))
             if model_bytes is not None:
                 archive.writestr(_MODEL, model_bytes)
-        os.replace(tmp.name, path)
+        os.replace(part, path)
     except BaseException:
-        os.unlink(tmp.name)
+        part.unlink(missing_ok=True)
         raise
     return path
 

@@ -20,8 +20,8 @@ from skae import (
     DenoisingAutoencoder,
     InconsistentVersionWarning,
     VariationalAutoencoder,
+    _persistence,
 )
-from skae import _persistence
 
 FAST = dict(hidden_layer_sizes=(16,), latent_dim=2, epochs=3, batch_size=32)
 
@@ -86,6 +86,13 @@ def test_detector_keeps_its_threshold(digits, seed, tmp_path):
     loaded = skae.load(detector.save(tmp_path / "detector.skae"))
     assert loaded.offset_ == detector.offset_
     np.testing.assert_array_equal(loaded.predict(X), detector.predict(X))
+
+
+def test_saved_file_gets_the_usual_permissions(tmp_path):
+    path = AutoencoderTransformer().save(tmp_path / "model.skae")
+    (tmp_path / "plain.txt").write_text("")
+    assert path.stat().st_mode == (tmp_path / "plain.txt").stat().st_mode
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.skae", "plain.txt"]
 
 
 def test_unfitted_estimator_round_trips_unfitted(tmp_path):
