@@ -669,7 +669,6 @@ class BaseAutoencoder(BaseWrapper):
         self._output_affine = _affine_map(self.target_encoder_, X.shape[1])
         self._n_features_out = self.latent_dim
         self.model_ = self._build_keras_model()
-        self._initialize_callbacks()
         return X, y
 
     def _keras_build_fn(self, meta, compile_kwargs, params, **model_kwargs):
@@ -748,8 +747,9 @@ class BaseAutoencoder(BaseWrapper):
         """
         floatx = keras.backend.floatx()
         X, y = np.asarray(X, dtype=floatx), np.asarray(y, dtype=floatx)
-        # scikeras builds callbacks only with a new model, so callbacks set
-        # after a fit were ignored by partial_fit and warm starts.
+        # Callbacks are built here, for every call: scikeras built them only
+        # with a new model, so callbacks set after a fit were ignored by
+        # partial_fit and warm starts.
         self._initialize_callbacks()
         fit_args = route_params(
             self.get_params(), destination="fit", pass_filter=self._fit_kwargs

@@ -266,14 +266,18 @@ def _estimator_class(name):
 
 
 def _load_keras(model_bytes):
-    with zipfile.ZipFile(io.BytesIO(model_bytes)) as archive:
-        config = json.loads(archive.read("config.json"))
-    _check_keras_config(config)
+    _check_keras_config(_archive_config(model_bytes))
     with tempfile.TemporaryDirectory() as folder:
         model_path = os.path.join(folder, _MODEL)
         with open(model_path, "wb") as file:
             file.write(model_bytes)
         return keras.saving.load_model(model_path, compile=True, safe_mode=True)
+
+
+def _archive_config(model_bytes):
+    """The configuration (layers, compile arguments) inside a ``.keras`` archive."""
+    with zipfile.ZipFile(io.BytesIO(model_bytes)) as archive:
+        return json.loads(archive.read("config.json"))
 
 
 def _check_keras_config(config):
@@ -313,19 +317,20 @@ def _config_objects(config):
 
 
 def _keras_bytes(model):
-    config = json.loads(json.dumps(model.get_config(), default=str))
+    with tempfile.TemporaryDirectory() as folder:
+        model_path = os.path.join(folder, _MODEL)
+        model.save(model_path)
+        with open(model_path, "rb") as file:
+            model_bytes = file.read()
+    # The check load() will make, on what load() will read.
     try:
-        _check_keras_config({"config": config, "compile": model.get_compile_config()})
+        _check_keras_config(_archive_config(model_bytes))
     except ValueError as error:
         raise TypeError(
             f"save() cannot store this network without pickle: {error} Use a "
             "built-in loss and optimizer, or pickle/joblib for custom objects."
         ) from None
-    with tempfile.TemporaryDirectory() as folder:
-        model_path = os.path.join(folder, _MODEL)
-        model.save(model_path)
-        with open(model_path, "rb") as file:
-            return file.read()
+    return model_bytes
 
 
 def _seed_variables(model):
