@@ -1,11 +1,12 @@
 """Keras model builders.
 
-Pure Keras: nothing here knows about scikit-learn. Each builder returns
-``(autoencoder, encoder, decoder)`` made from shared layers, so training the
-autoencoder trains the encoder and decoder too. The encoder and decoder are
-nested in the autoencoder as layers named ``"encoder"`` and ``"decoder"``,
-which lets a reloaded autoencoder hand them back with their weights still
-shared (see :func:`split_autoencoder`).
+Pure Keras: nothing here knows about scikit-learn. Each builder returns an
+``(encoder, decoder)`` pair; :func:`assemble` chains them into the
+autoencoder, with an optional layer in front (a denoiser's corruption) or
+between (a variational autoencoder's sampling). The encoder and decoder are
+nested in the autoencoder as layers named ``"encoder"`` and ``"decoder"``, so
+training the autoencoder trains them, and a reloaded autoencoder hands them
+back with their weights still shared (see :func:`split_autoencoder`).
 """
 
 import keras
@@ -39,11 +40,10 @@ def build_dense_autoencoder(
     dropout=0.0,
     l1=0.0,
     kernel_initializer="glorot_uniform",
-    corruption=None,
-    kl_weight=None,
+    code_width=None,
     seed=None,
 ):
-    """Build a fully connected autoencoder whose decoder mirrors its encoder.
+    """Build a fully connected encoder and a decoder that mirrors it.
 
     Parameters
     ----------
@@ -64,22 +64,17 @@ def build_dense_autoencoder(
         ``l1 * mean over rows of sum(|code|)`` to the loss.
     kernel_initializer : str, default="glorot_uniform"
         Name of a Keras initializer for every dense kernel.
-    corruption : keras.layers.Layer or None, default=None
-        A training-only layer applied to the autoencoder's input, such as
-        :class:`Corruption`, for a denoising autoencoder. The encoder alone
-        never sees it.
-    kl_weight : float or None, default=None
-        If set, build a variational autoencoder: the encoder outputs the means
-        and log-variances of the code (``2 * latent_dim`` values, means
-        first), a :class:`Sampling` layer draws the code in training and adds
-        ``kl_weight`` times the KL divergence to the loss.
+    code_width : int or None, default=None
+        Width of the encoder's output, ``latent_dim`` when None; a variational
+        autoencoder's encoder outputs ``2 * latent_dim`` values (means, then
+        log-variances) for a :class:`Sampling` layer to turn into a code.
     seed : int or None, default=None
         Seeds every initializer and dropout layer, for reproducible models.
 
     Returns
     -------
-    autoencoder, encoder, decoder : keras.Model
-        Uncompiled models sharing their layers.
+    encoder, decoder : keras.Model
+        Uncompiled models, named ``"encoder"`` and ``"decoder"``.
     """
     seeds = _seed_stream(seed)
 
@@ -95,7 +90,7 @@ def build_dense_autoencoder(
         x = dense(units, f"encoder_hidden_{i}")(x)
         if dropout > 0:
             x = layers.Dropout(dropout, seed=next(seeds), name=f"encoder_dropout_{i}")(x)
-    code = dense(latent_dim * (1 if kl_weight is None else 2), "code", None)(x)
+    code = dense(code_width or latent_dim, "code", None)(x)
     encoder = keras.Model(inputs, _code(code, l1), name="encoder")
 
     latent = keras.Input((latent_dim,), name="latent")
@@ -103,8 +98,7 @@ def build_dense_autoencoder(
     for i, units in enumerate(reversed(hidden_layer_sizes)):
         y = dense(units, f"decoder_hidden_{i}")(y)
     outputs = dense(n_features, "reconstruction", activation=output_activation)(y)
-    decoder = keras.Model(latent, outputs, name="decoder")
-    return _assemble(n_features, encoder, decoder, corruption, kl_weight, seeds)
+    return encoder, keras.Model(latent, outputs, name="decoder")
 
 
 def conv_grid(image_shape, n_blocks):
@@ -123,11 +117,10 @@ def build_conv_autoencoder(
     dropout=0.0,
     l1=0.0,
     kernel_initializer="glorot_uniform",
-    corruption=None,
-    kl_weight=None,
+    code_width=None,
     seed=None,
 ):
-    """Build a convolutional autoencoder for flattened images.
+    """Build a convolutional encoder and decoder for flattened images.
 
     The encoder reshapes each flat row to ``image_shape``, halves the grid with
     one stride-2 3x3 convolution per entry of ``filters``, and maps the result
@@ -144,14 +137,13 @@ def build_conv_autoencoder(
         Width of the code.
     filters : sequence of int, default=(32, 64)
         Channels of the encoder's convolution blocks; the decoder mirrors them.
-    activation, output_activation, dropout, l1, kernel_initializer, corruption, kl_weight, seed
+    activation, output_activation, dropout, l1, kernel_initializer, code_width, seed
         As in :func:`build_dense_autoencoder` (dropout follows each convolution).
 
     Returns
     -------
-    autoencoder, encoder, decoder : keras.Model
-        Uncompiled models sharing their layers, on flat rows of
-        ``height * width * channels`` values.
+    encoder, decoder : keras.Model
+        Uncompiled models on flat rows of ``height * width * channels`` values.
     """
     height, width, channels = image_shape
     n_features = height * width * channels
@@ -172,7 +164,7 @@ def build_conv_autoencoder(
             x = layers.Dropout(dropout, seed=next(seeds), name=f"encoder_dropout_{i}")(x)
     x = layers.Flatten(name="flatten")(x)
     code = layers.Dense(
-        latent_dim * (1 if kl_weight is None else 2),
+        code_width or latent_dim,
         kernel_initializer=_initializer(kernel_initializer, next(seeds)),
         name="code",
     )(x)
@@ -193,8 +185,7 @@ def build_conv_autoencoder(
     if any(extra):
         y = layers.Cropping2D(((0, extra[0]), (0, extra[1])), name="crop")(y)
     outputs = layers.Flatten(name="to_rows")(y)
-    decoder = keras.Model(latent, outputs, name="decoder")
-    return _assemble(n_features, encoder, decoder, corruption, kl_weight, seeds)
+    return encoder, keras.Model(latent, outputs, name="decoder")
 
 
 def _code(code, l1):
@@ -204,15 +195,30 @@ def _code(code, l1):
     return code
 
 
-def _assemble(n_features, encoder, decoder, corruption, kl_weight, seeds):
-    """Chain (corruption ->) encoder (-> sampling) -> decoder into the autoencoder."""
-    inputs = keras.Input((n_features,), name="autoencoder_input")
-    x = inputs if corruption is None else corruption(inputs)
+def assemble(encoder, decoder, *, before=None, between=None):
+    """Chain ``before -> encoder -> between -> decoder`` into one autoencoder.
+
+    Parameters
+    ----------
+    encoder, decoder : keras.Model
+        From a builder of this module.
+    before : keras.layers.Layer or None, default=None
+        Applied to the input first, e.g. a training-only :class:`Corruption`
+        (the encoder alone never sees it).
+    between : keras.layers.Layer or None, default=None
+        Applied to the encoder's output, e.g. a :class:`Sampling` layer.
+
+    Returns
+    -------
+    autoencoder : keras.Model
+        Uncompiled, sharing its layers with ``encoder`` and ``decoder``.
+    """
+    inputs = keras.Input(encoder.inputs[0].shape[1:], name="autoencoder_input")
+    x = inputs if before is None else before(inputs)
     code = encoder(x)
-    if kl_weight is not None:
-        code = Sampling(kl_weight=kl_weight, seed=next(seeds), name="sampling")(code)
-    autoencoder = keras.Model(inputs, decoder(code), name="autoencoder")
-    return autoencoder, encoder, decoder
+    if between is not None:
+        code = between(code)
+    return keras.Model(inputs, decoder(code), name="autoencoder")
 
 
 def kl_divergence(moments):
@@ -272,6 +278,9 @@ class Corruption(layers.Layer):
 
     A fresh corruption is drawn at every training step from the layer's own
     seed generator, so an int ``seed`` makes the whole sequence reproducible.
+    A non-trainable switch (:meth:`set_enabled`) turns it off for training on
+    pairs that are corrupted already, without rebuilding (or retracing) the
+    model it sits in.
 
     Parameters
     ----------
@@ -308,10 +317,19 @@ class Corruption(layers.Layer):
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
 
+    def build(self, input_shape):
+        self.enabled = self.add_weight(
+            shape=(), initializer="ones", trainable=False, name="enabled"
+        )
+
+    def set_enabled(self, enabled):
+        """Corrupt in training (True) or pass inputs through unchanged (False)."""
+        self.enabled.assign(1.0 if enabled else 0.0)
+
     def call(self, inputs, training=False):
         if not training:
             return inputs
-        return self.corrupt(inputs)
+        return keras.ops.where(self.enabled > 0.5, self.corrupt(inputs), inputs)
 
     def corrupt(self, inputs):
         """Return a corrupted copy of ``inputs``, whatever the training flag."""

@@ -1,170 +1,59 @@
-"""BaseAutoencoder: the seam between scikit-learn, scikeras and Keras.
+"""BaseAutoencoder: the estimator contract, and skae's only use of scikeras.
 
-This is the only module that imports scikeras. Every estimator in skae
-subclasses :class:`BaseAutoencoder`, which keeps scikeras' routing of
-``model__*``, ``optimizer__*``, ``fit__*`` and ``callbacks`` parameters and
-fixes, here and only here, the scikeras defects that bite an autoencoder:
+Every estimator in skae subclasses :class:`BaseAutoencoder`. skae's own code
+drives ``fit`` top to bottom (:meth:`BaseAutoencoder._fit_autoencoder`):
+validate, fit the input scaling, build the network (or keep it, on a warm
+start), train, record. scikeras' ``BaseWrapper`` stays the base class for
+what it is good at, and nothing more: routing ``model__*``, ``optimizer__*``,
+``loss__*``, ``fit__*`` and ``callbacks__*`` parameters, and building the
+compile arguments. Its ``fit``/``_fit`` machinery is not used. This is the
+only module that imports scikeras.
+
+scikeras defects worked around here (each with a regression test in
+tests/test_base.py):
 
 1. scikeras puts its mixins right of ``BaseEstimator``, so on scikit-learn
    >= 1.6 the mixins' tags are lost. skae puts mixins left and declares
    ``__sklearn_tags__``.
-2. scikeras' ``tensorflow_random_state`` sets ``TF_DETERMINISTIC_OPS`` before
-   asking whether op determinism was on, so it never switches it off again:
-   after one seeded fit, any unseeded random op in the process fails with
-   "Random ops require a seed ...". skae seeds its layers and the fit itself
-   (:func:`_seeded`) and never touches op determinism.
-3. ``Model.predict`` costs tens of milliseconds per call even for ten rows.
-   skae runs inference through a compiled forward pass in fixed-size chunks,
-   and trains through a compiled loop per epoch (``skae/_training.py``).
-4. ``BaseWrapper.fit(X, y)`` requires ``y``; an autoencoder in a Pipeline is
+2. scikeras' ``tensorflow_random_state`` sets ``TF_DETERMINISTIC_OPS`` and
+   never switches it off again. skae seeds its layers and its row orders
+   itself and never touches op determinism or any global random state.
+3. ``BaseWrapper.fit(X, y)`` requires ``y``; an autoencoder in a Pipeline is
    called as ``fit(X, y=None, sample_weight=None)``.
 """
 
-import copy
 import functools
-import random
-from contextlib import contextmanager
+from collections.abc import Mapping
 from numbers import Integral, Real
 
 import keras
 import numpy as np
 import pandas as pd
-from scikeras._utils import route_params
+from scikeras._utils import route_params, unflatten_params
 from scikeras.wrappers import BaseWrapper
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import (
-    FunctionTransformer,
-    MinMaxScaler,
-    RobustScaler,
-    StandardScaler,
-)
-from sklearn.utils import check_array, check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
 
-from . import _persistence
+from . import _persistence, _scaling, _training, _validation
 from ._architectures import (
+    assemble,
     build_conv_autoencoder,
     build_dense_autoencoder,
     split_autoencoder,
 )
+from ._loops import predict_arrays
 from ._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
-from ._training import fit_model, predict_arrays
 
 # Rows per compiled forward call: small inputs go in one call, large ones are
 # cut so that only one chunk of intermediate activations is alive at a time.
 _INFERENCE_CHUNK = 8192
 
-_SCALERS = {
-    "standard": StandardScaler,
-    "minmax": MinMaxScaler,
-    "robust": RobustScaler,
-}
-
-# Largest magnitude the float32 network can take in.
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
+# fit__* arguments that skae's own parameters already say (a routed value,
+# e.g. fit__epochs, wins over the plain parameter, as in scikeras).
+_OWN_FIT_ARGS = ("epochs", "batch_size", "shuffle", "verbose")
 
 
-def _reject_dates(X, who):
-    """Dates and durations are not numbers to feed a network as they are."""
-    dtypes = X.dtypes if isinstance(X, pd.DataFrame) else [getattr(X, "dtype", None)]
-    if any(getattr(dtype, "kind", None) in ("m", "M") for dtype in dtypes):
-        raise TypeError(
-            f"{who} needs numeric input, but got dates or durations (datetime64 or "
-            "timedelta64). Convert them to numbers first, e.g. seconds since a "
-            "reference time, or calendar features such as the hour or the weekday."
-        )
-
-
-@contextmanager
-def _explained_errors(who, input_name="X"):
-    """Reword the validation errors of numpy and scikit-learn that do not say what to do."""
-    try:
-        yield
-    except (ValueError, TypeError, OverflowError) as error:
-        message = str(error)
-        if "could not convert" in message or "float() argument" in message:
-            raise (ValueError if isinstance(error, ValueError) else TypeError)(
-                f"{who} needs numeric input, but got values that are not numbers "
-                f"({message}). Encode text or categorical columns first, e.g. with "
-                "OneHotEncoder in a ColumnTransformer, and fill in missing values "
-                "(None, pd.NA), e.g. with SimpleImputer."
-            ) from error
-        if message.startswith("Complex data not supported"):
-            # scikit-learn's message goes on to print the whole array; its
-            # first words stay, as its estimator checks look for them.
-            raise ValueError(
-                f"Complex data not supported: {who} needs real numbers, but "
-                f"{input_name} is complex. Pass the part that matters "
-                f"({input_name}.real or np.abs({input_name})), or both parts as "
-                f"columns: np.hstack([{input_name}.real, {input_name}.imag])."
-            ) from error
-        if "setting an array element with a sequence" in message:
-            raise ValueError(
-                f"{who} needs {input_name} as a 2-D table of numbers, but its rows "
-                f"differ in length or its cells hold sequences ({message})."
-            ) from error
-        if "too large to convert" in message:  # Python ints beyond float64
-            raise ValueError(
-                f"{input_name} holds a number too large for a float ({message}). "
-                "Rescale it first, e.g. divide by a power of ten or take logarithms."
-            ) from error
-        raise
-
-
-def _within_float32(X, who, input_name="X"):
-    """``X``, once checked to hold no value beyond the float32 range of the network."""
-    if X.dtype == np.float64 and X.size:
-        peak = max(-X.min(), X.max())
-        if peak > _FLOAT32_MAX:
-            raise ValueError(
-                f"{input_name} holds values up to {peak:.3g} in magnitude, beyond the "
-                f"float32 range (+-{_FLOAT32_MAX:.2g}) in which {who} computes. "
-                "Rescale it first, e.g. divide by a power of ten or take logarithms."
-            )
-    return X
-
-
-@contextmanager
-def _seeded(seed):
-    """Seed Python and NumPy for a block, then restore them.
-
-    Python's seed drives Keras' default seeds. TensorFlow's global seed, which
-    drives the shuffling, goes to :func:`skae._training.fit_model` instead:
-    setting it clears TensorFlow's kernel caches, which cost every
-    ``partial_fit`` a fresh start of its compiled epoch. Op determinism is
-    left alone (defect 2).
-    """
-    if seed is None:
-        yield
-        return
-    python_state, numpy_state = random.getstate(), np.random.get_state()
-    random.seed(seed)
-    np.random.seed(seed)
-    try:
-        yield
-    finally:
-        random.setstate(python_state)
-        np.random.set_state(numpy_state)
-
-
-def _affine_map(scaler, n_features):
-    """``(scale, offset)`` with ``scaler.transform(X) == X * scale + offset``.
-
-    True of every ``scaling`` option (min-max, standard, robust, identity).
-    The map is read off the raw values that scale to 0 and to ``2**32``
-    (``inverse_transform``): a difference over so long a step keeps its
-    precision for columns far from 0 (timestamps, values of 1e17), where
-    ``transform(1) - transform(0)`` rounded the scale to 0 and the
-    reconstructions to inf.
-    """
-    span = 2.0**32
-    probes = np.stack([np.zeros(n_features), np.full(n_features, span)])
-    at_zero, at_span = np.asarray(scaler.inverse_transform(probes), dtype=np.float64)
-    scale = span / (at_span - at_zero)
-    return scale, -at_zero * scale
-
-
-def fit_method(method):
+def _atomic_fit(method):
     """Decorate a public ``fit``/``partial_fit``: validate parameters, and undo a failed call.
 
     Validation is scikit-learn's ``_fit_context``. If the call raises anything,
@@ -176,11 +65,14 @@ def fit_method(method):
 
     @functools.wraps(method)
     def atomic(self, *args, **kwargs):
-        snapshot = self._snapshot()
+        state = dict(vars(self))
+        weights = _training.snapshot(state.get("model_"))
         try:
             return method(self, *args, **kwargs)
         except BaseException:
-            self._restore(snapshot)
+            vars(self).clear()
+            vars(self).update(state)
+            _training.restore(state.get("model_"), weights)
             raise
 
     return _fit_context(prefer_skip_nested_validation=True)(atomic)
@@ -195,10 +87,28 @@ class BaseAutoencoder(BaseWrapper):
 
     Not meant to be used directly: use :class:`skae.AutoencoderTransformer`
     or another public estimator. Subclasses set the scikit-learn mixins on the
-    left of this class and implement the public methods of their role.
+    left of this class, implement the public methods of their role, and may
+    change how the network is put together through two hooks:
+    :meth:`_assemble` (layers before or between the encoder and decoder) and
+    :meth:`_set_training_mode` (per-fit switches, such as the denoiser's
+    corruption).
 
     Parameters are documented on the public estimators.
     """
+
+    # Fitted attributes besides ``model_``, with their kinds, as skae's model
+    # files store and check them (skae/_persistence.py): "int", "float",
+    # "array" (float64 ndarray), "names" (1-D array of str), "scaler" (a
+    # fitted scikit-learn scaler of skae/_scaling.py), "history" (dict of
+    # str to list of float). Subclasses extend it.
+    _fitted_attributes = {
+        "n_features_in_": "int",
+        "feature_names_in_": "names",
+        "scaler_": "scaler",
+        "history_": "history",
+    }
+    # Those of them that may be absent from a fitted estimator.
+    _optional_attributes = frozenset({"feature_names_in_"})
 
     _parameter_constraints = {
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
@@ -210,7 +120,7 @@ class BaseAutoencoder(BaseWrapper):
         "output_activation": [str],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "l1": [Interval(Real, 0, None, closed="left")],
-        "scaling": [StrOptions(set(_SCALERS)), None],
+        "scaling": [StrOptions(set(_scaling.SCALERS)), None],
         "loss": [str, callable, HasMethods("call")],
         "optimizer": [str, type, HasMethods("apply_gradients")],
         "learning_rate": [
@@ -336,20 +246,47 @@ class BaseAutoencoder(BaseWrapper):
                 "LearningRateSchedule as learning_rate, pass lr_schedule=None."
             )
 
-    def _fit_autoencoder(self, X, target, sample_weight):
-        """Fit on ``X`` to reconstruct ``target`` (``X`` itself when None)."""
-        self._fit(
-            X,
-            target,
-            sample_weight=sample_weight,
-            warm_start=self.warm_start,
-            # scikeras' precedence: a routed fit__epochs beats epochs
-            epochs=getattr(self, "fit__epochs", self.epochs),
-            initial_epoch=0,
-        )
-        return self
+    # ------------------------------------------------------------------
+    # fit, top to bottom
 
-    @fit_method
+    def _fit_autoencoder(self, X, target=None, sample_weight=None, *, single_epoch=False):
+        """Train to reconstruct ``target`` (``X`` itself when None) from ``X``.
+
+        validate -> fit the scaling -> build the network (or keep it) ->
+        train -> record. The network and scaling are kept by ``partial_fit``
+        (``single_epoch``) and by a warm start, once they exist. Returns the
+        scaled training rows (those of positive weight), for statistics that
+        subclasses fit on them.
+        """
+        keep = hasattr(self, "model_") and (single_epoch or self.warm_start)
+        X = self._check_X(X, reset=not keep)
+        target_given = target is not None
+        if target_given:
+            target = _validation.check_target(target, X, type(self).__name__)
+        X, target, weights = _drop_weightless(X, target, sample_weight)
+        if not keep:
+            self.scaler_ = _scaling.fit_scaler(self.scaling, X, weights)
+        x = self._scale(X)
+        _scaling.check_scaled_training_data(
+            x, self.scaling, getattr(self, "feature_names_in_", None)
+        )
+        y = x if target is None else self._scale(target)
+        seed = self._fit_seed()
+        epoch = self.n_iter_ if keep else 0
+        if not keep:
+            self.model_ = self._build_model(X.shape[1], seed)
+        self._set_training_mode(target_given=target_given)
+        logs = _training.train(
+            self.model_, x, y, weights, self._training_options(),
+            seed=None if seed is None else seed + epoch,
+            initial_epoch=epoch, single_epoch=single_epoch,
+        )
+        self.history_ = _training.extend_history(
+            self.history_ if keep else None, logs, float(np.abs(x).max(initial=0.0))
+        )
+        return x
+
+    @_atomic_fit
     def partial_fit(self, X, y=None, sample_weight=None):
         """Train for one more epoch on ``X``, keeping weights and history.
 
@@ -371,17 +308,288 @@ class BaseAutoencoder(BaseWrapper):
         self : object
             The estimator, trained for one more epoch.
         """
-        initial_epoch = self.current_epoch if self.initialized_ else 0
-        self._fit(
-            X,
-            None,
-            sample_weight=sample_weight,
-            warm_start=True,
-            epochs=1,
-            initial_epoch=initial_epoch,
-            partial=True,
-        )
+        self._fit_autoencoder(X, None, sample_weight, single_epoch=True)
         return self
+
+    def initialize(self, X, y=None):
+        """Fit the input scaling and build the network, without training.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data whose columns set the scaling.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The estimator, with an untrained network and an empty ``history_``.
+        """
+        self._validate_params()
+        X = self._check_X(X, reset=True)
+        self.scaler_ = _scaling.fit_scaler(self.scaling, X)
+        self.model_ = self._build_model(X.shape[1], self._fit_seed())
+        self.history_ = {}
+        return self
+
+    def _fit_seed(self):
+        """The seed of one fit: the same for an int ``random_state``, fresh for None."""
+        if self.random_state is None:
+            return None
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
+    def _training_options(self):
+        fit_args = route_params(self.get_params(), destination="fit", pass_filter=self._fit_kwargs)
+        own = {name: fit_args.pop(name) for name in _OWN_FIT_ARGS if name in fit_args}
+        for name in ("initial_epoch", "sample_weight", "callbacks"):
+            fit_args.pop(name, None)
+        return _training.TrainingOptions(
+            epochs=own.get("epochs", self.epochs),
+            batch_size=own.get("batch_size", self.batch_size),
+            shuffle=own.get("shuffle", self.shuffle),
+            verbose=own.get("verbose", self.verbose),
+            early_stopping=self.early_stopping,
+            validation_fraction=self.validation_fraction,
+            n_iter_no_change=self.n_iter_no_change,
+            tol=self.tol,
+            lr_schedule=self.lr_schedule,
+            callbacks=self._routed_callbacks(),
+            fit_args=fit_args,
+        )
+
+    def _routed_callbacks(self):
+        """The ``callbacks`` and ``fit__callbacks`` parameters as a flat list, built by scikeras' routing."""
+        params = self.get_params()
+        found = []
+        for destination in ("callbacks", "fit__callbacks"):
+            if params.get(destination) is None:
+                continue
+            routed = route_params(params, destination=destination, pass_filter=set())
+            callbacks = unflatten_params(items=params[destination], params=routed)
+            if isinstance(callbacks, Mapping):
+                callbacks = list(callbacks.values())
+            elif isinstance(callbacks, keras.callbacks.Callback):
+                callbacks = [callbacks]
+            for item in callbacks:
+                found.extend(item if isinstance(item, list) else [item])
+        bad = [c for c in found if not isinstance(c, keras.callbacks.Callback)]
+        if bad:
+            raise TypeError(
+                "callbacks must hold keras.callbacks.Callback instances or classes "
+                f"(a list, a dict of them, or one), got {bad[0]!r}."
+            )
+        return found
+
+    # ------------------------------------------------------------------
+    # the network
+
+    def _build_model(self, n_features, seed):
+        """Build and compile the autoencoder; ``model__*`` parameters reach the builder."""
+        options = dict(
+            activation=self.activation,
+            output_activation=self.output_activation,
+            dropout=self.dropout,
+            l1=self.l1,
+            code_width=self._code_width(),
+            seed=seed,
+        )
+        if self.architecture == "conv":
+            options["filters"] = tuple(self.filters)
+            build, shape = build_conv_autoencoder, self._image_shape(n_features)
+        else:
+            options["hidden_layer_sizes"] = self._hidden_sizes()
+            build, shape = build_dense_autoencoder, n_features
+        routed = route_params(
+            self.get_params(), destination="model",
+            pass_filter=getattr(self, "_user_params", set()), strict=True,
+        )
+        encoder, decoder = build(shape, self.latent_dim, **{**options, **routed})
+        model = self._assemble(encoder, decoder, seed)
+        model.compile(**self._compile_arguments())
+        return model
+
+    def _code_width(self):
+        """Width of the encoder's output: the code itself here."""
+        return self.latent_dim
+
+    def _assemble(self, encoder, decoder, seed):
+        """Chain encoder and decoder into the autoencoder (a hook for subclasses)."""
+        return assemble(encoder, decoder)
+
+    def _set_training_mode(self, target_given):
+        """Switch the network for one fit (a hook): ``target_given`` when pairs are given."""
+
+    def _compile_arguments(self):
+        """``Model.compile`` arguments: scikeras' routing, with our learning rate."""
+        kwargs = self._get_compile_kwargs()
+        routed_lr = "optimizer__learning_rate" in self.get_params()
+        if not isinstance(self.optimizer, keras.optimizers.Optimizer) and not routed_lr:
+            # scikeras built the optimizer from its name or class: give it our rate.
+            optimizer = kwargs["optimizer"]
+            config = {**optimizer.get_config(), "learning_rate": self.learning_rate}
+            kwargs["optimizer"] = type(optimizer).from_config(config)
+        return kwargs
+
+    def _hidden_sizes(self):
+        """``hidden_layer_sizes`` as a tuple; a single int means one layer, as in MLP."""
+        if isinstance(self.hidden_layer_sizes, Integral):
+            return (self.hidden_layer_sizes,)
+        return tuple(self.hidden_layer_sizes)
+
+    def _image_shape(self, n_features):
+        """``image_shape`` as ``(height, width, channels)``, checked against the data."""
+        shape = self.image_shape
+        if shape is None:
+            raise ValueError(
+                "architecture='conv' needs image_shape=(height, width) or "
+                "(height, width, channels), e.g. image_shape=(28, 28) for MNIST."
+            )
+        shape = tuple(shape) if len(shape) == 3 else (*tuple(shape), 1)
+        if len(shape) != 3 or not all(isinstance(v, Integral) and v > 0 for v in shape):
+            raise ValueError(
+                f"image_shape must be 2 or 3 positive ints, got {self.image_shape!r}."
+            )
+        if np.prod(shape) != n_features:
+            raise ValueError(
+                f"image_shape={self.image_shape!r} holds {int(np.prod(shape))} values per "
+                f"image, but X has {n_features} features. Images must arrive "
+                "flattened, one row of height * width * channels values each."
+            )
+        return shape
+
+    @property
+    def encoder_(self):
+        """keras.Model: the fitted encoder, mapping scaled inputs to codes."""
+        return split_autoencoder(self.model_)[0]
+
+    @property
+    def decoder_(self):
+        """keras.Model: the fitted decoder, mapping codes to scaled reconstructions."""
+        return split_autoencoder(self.model_)[1]
+
+    @property
+    def n_iter_(self):
+        """int: number of epochs trained, the length of ``history_["loss"]``."""
+        return len(self.history_.get("loss", []))
+
+    @property
+    def feature_encoder_(self):
+        """Deprecated alias of ``scaler_`` (scikeras' name)."""
+        _deprecated("feature_encoder_", "scaler_")
+        return self.scaler_
+
+    @property
+    def target_encoder_(self):
+        """Deprecated alias of ``scaler_`` (scikeras' name)."""
+        _deprecated("target_encoder_", "scaler_")
+        return self.scaler_
+
+    # ------------------------------------------------------------------
+    # inference shared by every estimator
+
+    def predict(self, X):
+        """Reconstruct ``X``: encode, decode, and undo the input scaling.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to reconstruct.
+
+        Returns
+        -------
+        X_reconstructed : ndarray or DataFrame of shape (n_samples, n_features)
+            Float32 for float32 input, float64 otherwise; a DataFrame with
+            ``X``'s index and columns when ``X`` is one.
+        """
+        check_is_fitted(self)
+        X_checked = self._check_X(X)
+        reconstruction = self._unscale(self._run(self.model_, self._scale(X_checked)))
+        return _like_input(reconstruction.astype(X_checked.dtype, copy=False), X)
+
+    def reconstruction_error(self, X, per_feature=False):
+        """Squared reconstruction error of each row, or of each cell.
+
+        The error is measured in the input's own units (after undoing the
+        scaling), like ``PCA.inverse_transform(PCA.transform(X))``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to reconstruct.
+        per_feature : bool, default=False
+            If False, return the mean squared error of each row. If True,
+            return the squared error of each cell, a DataFrame with ``X``'s
+            index and columns when ``X`` is a DataFrame.
+
+        Returns
+        -------
+        errors : ndarray of shape (n_samples,) or (n_samples, n_features)
+            Float64 errors (a DataFrame when ``per_feature`` and ``X`` is one).
+        """
+        check_is_fitted(self)
+        X_checked = self._check_X(X).astype(np.float64)
+        reconstruction = self._unscale(self._run(self.model_, self._scale(X_checked)))
+        cell_errors = (X_checked - reconstruction) ** 2
+        if not per_feature:
+            return cell_errors.mean(axis=1)
+        return _like_input(cell_errors, X)
+
+    def score(self, X, y=None, sample_weight=None):
+        """Negative mean squared reconstruction error (higher is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to reconstruct.
+        y : None
+            Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row in the mean.
+
+        Returns
+        -------
+        score : float
+            ``-average(reconstruction_error(X), weights=sample_weight)``.
+        """
+        errors = self.reconstruction_error(X)
+        return -float(np.average(errors, weights=sample_weight))
+
+    def _check_X(self, X, reset=False):
+        """Validate ``X`` (against what ``fit`` saw unless ``reset``)."""
+        return _validation.check_X(self, X, reset)
+
+    def _affine(self):
+        return _scaling.affine_map(self.scaler_, self.n_features_in_)
+
+    def _scale(self, X):
+        """Validated rows in the network's scaled float32 units."""
+        return _scaling.scale(X, self._affine())
+
+    def _unscale(self, outputs):
+        """Network outputs back in the input's units (float64)."""
+        return _scaling.unscale(outputs, self._affine())
+
+    @staticmethod
+    def _run(model, inputs, outputs="model"):
+        """Run a Keras model without ``Model.predict``'s per-call overhead.
+
+        One compiled forward pass per chunk of ``_INFERENCE_CHUNK`` rows,
+        cached per model (see :func:`skae._loops.predict_arrays`). Inputs are
+        finite, so inf or NaN out means the network overflowed.
+        """
+        results = predict_arrays(model, inputs, _INFERENCE_CHUNK, outputs)
+        for result in results if isinstance(results, tuple) else (results,):
+            if not np.isfinite(result).all():
+                raise ValueError(
+                    "The network overflowed float32 on some rows, whose values lie far "
+                    "outside the range seen in fit. Check the units of the input, or "
+                    "refit on data that covers this range."
+                )
+        return results
+
+    # ------------------------------------------------------------------
+    # persistence
 
     def save(self, path):
         """Save the estimator to one file, without pickle.
@@ -433,395 +641,36 @@ class BaseAutoencoder(BaseWrapper):
             _persistence._check_versions(saved, strict=False)
         super().__setstate__(state)
 
-    def _snapshot(self):
-        """What :func:`fit_method` needs to undo a failed call."""
-        state = dict(vars(self))
-        if "history_" in state:
-            state["history_"] = copy.deepcopy(state["history_"])
-        model = state.get("model_")
-        if model is None or not model.built:
-            return state, None, None
-        optimizer = getattr(model, "optimizer", None)
-        slots = [v.numpy() for v in optimizer.variables] if optimizer is not None else []
-        return state, model.get_weights(), slots
 
-    def _restore(self, snapshot):
-        state, weights, slots = snapshot
-        vars(self).clear()
-        vars(self).update(state)
-        if weights is None:
-            return
-        self.model_.set_weights(weights)
-        variables = self.model_.optimizer.variables
-        if len(variables) == len(slots):
-            for variable, value in zip(variables, slots):
-                variable.assign(value)
+def _drop_weightless(X, target, sample_weight):
+    """Rows of zero weight dropped, as if absent; weights rescaled to mean 1.
 
-    @property
-    def encoder_(self):
-        """keras.Model: the fitted encoder, mapping scaled inputs to codes."""
-        return split_autoencoder(self.model_)[0]
+    With weights of mean 1 the loss of a full batch is the weighted mean
+    ``sum(w * loss) / sum(w)``, so a weight of 2 counts exactly as a repeated row.
+    """
+    weights = _validation.check_sample_weight(sample_weight, X)
+    if weights is None:
+        return X, target, None
+    kept = weights > 0
+    if not kept.all():
+        X = X[kept]
+        target = None if target is None else target[kept]
+        weights = weights[kept]
+    return X, target, weights / weights.mean()
 
-    @property
-    def decoder_(self):
-        """keras.Model: the fitted decoder, mapping codes to scaled reconstructions."""
-        return split_autoencoder(self.model_)[1]
 
-    @property
-    def n_iter_(self):
-        """int: number of epochs in ``history_``."""
-        return len(self.history_["loss"])
+def _like_input(values, X):
+    """``values`` as a DataFrame with ``X``'s index and columns when ``X`` is one."""
+    if isinstance(X, pd.DataFrame):
+        return pd.DataFrame(values, index=X.index, columns=X.columns)
+    return values
 
-    def predict(self, X):
-        """Reconstruct ``X``: encode, decode, and undo the input scaling.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to reconstruct.
+def _deprecated(old, new):
+    import warnings
 
-        Returns
-        -------
-        X_reconstructed : ndarray or DataFrame of shape (n_samples, n_features)
-            Float32 for float32 input, float64 otherwise; a DataFrame with
-            ``X``'s index and columns when ``X`` is one.
-        """
-        check_is_fitted(self)
-        X_checked = self._check_X(X)
-        reconstruction = self._run(self.model_, self._scale(X_checked))
-        return self._like_input(
-            self._unscale(reconstruction).astype(X_checked.dtype, copy=False), X
-        )
-
-    def reconstruction_error(self, X, per_feature=False):
-        """Squared reconstruction error of each row, or of each cell.
-
-        The error is measured in the input's own units (after undoing the
-        scaling), like ``PCA.inverse_transform(PCA.transform(X))``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to reconstruct.
-        per_feature : bool, default=False
-            If False, return the mean squared error of each row. If True,
-            return the squared error of each cell, a DataFrame with ``X``'s
-            index and columns when ``X`` is a DataFrame.
-
-        Returns
-        -------
-        errors : ndarray of shape (n_samples,) or (n_samples, n_features)
-            Float64 errors (a DataFrame when ``per_feature`` and ``X`` is one).
-        """
-        check_is_fitted(self)
-        X_checked = self._check_X(X).astype(np.float64)
-        reconstruction = self._unscale(self._run(self.model_, self._scale(X_checked)))
-        cell_errors = (X_checked - reconstruction.astype(np.float64)) ** 2
-        if not per_feature:
-            return cell_errors.mean(axis=1)
-        return self._like_input(cell_errors, X)
-
-    def score(self, X, y=None, sample_weight=None):
-        """Negative mean squared reconstruction error (higher is better).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to reconstruct.
-        y : None
-            Ignored.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weight of each row in the mean.
-
-        Returns
-        -------
-        score : float
-            ``-average(reconstruction_error(X), weights=sample_weight)``.
-        """
-        errors = self.reconstruction_error(X)
-        return -float(np.average(errors, weights=sample_weight))
-
-    # ------------------------------------------------------------------
-    # data in and out of the network
-
-    def _check_X(self, X, reset=False):
-        """Validate ``X`` (against what ``fit`` saw unless ``reset``)."""
-        who = type(self).__name__
-        _reject_dates(X, who)
-        with _explained_errors(who):
-            X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
-        return _within_float32(X, who)
-
-    def _check_array(self, array, input_name):
-        """Validate an array other than ``X`` (a clean target, codes) as ``_check_X`` does."""
-        who = type(self).__name__
-        _reject_dates(array, who)
-        with _explained_errors(who, input_name):
-            array = check_array(
-                array, dtype=[np.float64, np.float32], input_name=input_name, estimator=who
-            )
-        return _within_float32(array, who, input_name)
-
-    @staticmethod
-    def _like_input(values, X):
-        """``values`` as a DataFrame with ``X``'s index and columns when ``X`` is one."""
-        if isinstance(X, pd.DataFrame):
-            return pd.DataFrame(values, index=X.index, columns=X.columns)
-        return values
-
-    def _scale(self, X):
-        # Every scaling option is a per-column affine map: applying it directly
-        # skips the scaler re-validating rows that _check_X already checked.
-        scale, offset = self._input_affine
-        with np.errstate(over="ignore", invalid="ignore"):
-            scaled = (X * scale + offset).astype(keras.backend.floatx())
-        if not np.isfinite(scaled).all():
-            raise ValueError(
-                "X holds values so far outside the range seen in fit that the input "
-                "scaling takes them beyond the float32 range of the network. Check "
-                "the units of X, or refit on data that covers this range."
-            )
-        return scaled
-
-    def _unscale(self, outputs):
-        scale, offset = self._output_affine
-        return (outputs - offset) / scale
-
-    @staticmethod
-    def _run(model, inputs):
-        """Run a Keras model without ``Model.predict``'s per-call overhead.
-
-        One compiled forward pass per chunk of ``_INFERENCE_CHUNK`` rows,
-        cached per model (see :func:`skae._training.predict_arrays`).
-        Inputs are finite, so inf or NaN out means the network overflowed.
-        """
-        outputs = predict_arrays(model, inputs, _INFERENCE_CHUNK)
-        if not np.isfinite(outputs).all():
-            raise ValueError(
-                "The network overflowed float32 on some rows, whose values lie far "
-                "outside the range seen in fit. Check the units of the input, or "
-                "refit on data that covers this range."
-            )
-        return outputs
-
-    # ------------------------------------------------------------------
-    # scikeras hooks
-
-    def _check_model_param(self):
-        # skae always builds its own model; scikeras' ``model``/``build_fn``
-        # parameters do not exist here.
-        return self._keras_build_fn
-
-    def _make_scaler(self):
-        if self.scaling is None:
-            scaler = FunctionTransformer()
-        else:
-            scaler = _SCALERS[self.scaling]()
-        # Internal scalers must return arrays whatever the global set_output.
-        return scaler.set_output(transform="default")
-
-    @property
-    def feature_encoder(self):
-        """Unfitted scaler applied to the network's input."""
-        return self._make_scaler()
-
-    @property
-    def target_encoder(self):
-        """Unfitted scaler applied to the reconstruction target."""
-        return self._make_scaler()
-
-    def _validate_data(self, X=None, y=None, reset=False):
-        """Validate ``X`` (and a target of the same shape) for training."""
-        X = self._check_X(X, reset=reset)
-        if y is None:
-            return X, X
-        y = np.asarray(y, dtype=X.dtype)
-        if y.shape != X.shape:
-            raise ValueError(
-                f"The target must have the shape of X {X.shape}, got {y.shape}."
-            )
-        if not np.isfinite(y).all():
-            raise ValueError("The target contains NaN or infinity.")
-        return X, y
-
-    def _hidden_sizes(self):
-        """``hidden_layer_sizes`` as a tuple; a single int means one layer, as in MLP."""
-        if isinstance(self.hidden_layer_sizes, Integral):
-            return (self.hidden_layer_sizes,)
-        return tuple(self.hidden_layer_sizes)
-
-    def _draw_seed(self):
-        if self.random_state is None:
-            return None
-        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-
-    def _initialize(self, X, y=None):
-        # scikeras seeds through its own context manager when _random_state is
-        # set, which leaks op determinism (defect 2): keep it None and seed here.
-        self._random_state = None
-        self._seed = self._draw_seed()
-        X, y = self._validate_data(X, y, reset=True)
-        if self.architecture == "conv":
-            self._image_shape(X.shape[1])  # a clear error before Keras sees it
-        self.feature_encoder_ = self.feature_encoder.fit(X)
-        self.target_encoder_ = self.target_encoder.fit(y)
-        self._input_affine = _affine_map(self.feature_encoder_, X.shape[1])
-        self._output_affine = _affine_map(self.target_encoder_, X.shape[1])
-        self._n_features_out = self.latent_dim
-        self.model_ = self._build_keras_model()
-        return X, y
-
-    def _keras_build_fn(self, meta, compile_kwargs, params, **model_kwargs):
-        """Build and compile the autoencoder; ``model__*`` parameters land here."""
-        options = dict(
-            activation=self.activation,
-            output_activation=self.output_activation,
-            dropout=self.dropout,
-            l1=self.l1,
-            corruption=self._corruption_layer(),
-            kl_weight=self._kl_weight(),
-            seed=self._seed,
-        )
-        n_features = meta["n_features_in_"]
-        if self.architecture == "conv":
-            options["filters"] = tuple(self.filters)
-            build, shape = build_conv_autoencoder, self._image_shape(n_features)
-        else:
-            options["hidden_layer_sizes"] = self._hidden_sizes()
-            build, shape = build_dense_autoencoder, n_features
-        autoencoder, _, _ = build(shape, self.latent_dim, **{**options, **model_kwargs})
-        autoencoder.compile(**compile_kwargs)
-        return autoencoder
-
-    def _corruption_layer(self):
-        """Training-only input corruption; none for a plain autoencoder."""
-        return None
-
-    def _kl_weight(self):
-        """Weight of a variational KL term; None for a deterministic code."""
-        return None
-
-    def _image_shape(self, n_features):
-        """``image_shape`` as ``(height, width, channels)``, checked against the data."""
-        shape = self.image_shape
-        if shape is None:
-            raise ValueError(
-                "architecture='conv' needs image_shape=(height, width) or "
-                "(height, width, channels), e.g. image_shape=(28, 28) for MNIST."
-            )
-        shape = tuple(shape) if len(shape) == 3 else (*tuple(shape), 1)
-        if len(shape) != 3 or not all(isinstance(v, Integral) and v > 0 for v in shape):
-            raise ValueError(
-                f"image_shape must be 2 or 3 positive ints, got {self.image_shape!r}."
-            )
-        if np.prod(shape) != n_features:
-            raise ValueError(
-                f"image_shape={self.image_shape!r} holds {int(np.prod(shape))} values per "
-                f"image, but X has {n_features} features. Images must arrive "
-                "flattened, one row of height * width * channels values each."
-            )
-        return shape
-
-    def _get_compile_kwargs(self):
-        kwargs = super()._get_compile_kwargs()
-        routed_lr = "optimizer__learning_rate" in self.get_params()
-        if not isinstance(self.optimizer, keras.optimizers.Optimizer) and not routed_lr:
-            # scikeras built the optimizer from its name or class: give it our rate.
-            optimizer = kwargs["optimizer"]
-            config = {**optimizer.get_config(), "learning_rate": self.learning_rate}
-            kwargs["optimizer"] = type(optimizer).from_config(config)
-        return kwargs
-
-    def _fit_keras_model(
-        self, X, y, sample_weight, warm_start, epochs, initial_epoch, partial=False
-    ):
-        """Train ``model_`` with validation split, stopping and schedule set up.
-
-        ``partial`` marks a one-epoch ``partial_fit`` step: no validation split,
-        no stopping rule, and a seed that moves on with the epoch count.
-
-        Training runs one compiled call per epoch
-        (:func:`skae._training.fit_arrays`); routed ``fit__*`` arguments it
-        does not know (``validation_freq``, ``class_weight``, ...) send it to
-        ``Model.fit`` instead (:func:`skae._training.fit_model`).
-        """
-        floatx = keras.backend.floatx()
-        X, y = np.asarray(X, dtype=floatx), np.asarray(y, dtype=floatx)
-        # Callbacks are built here, for every call: scikeras built them only
-        # with a new model, so callbacks set after a fit were ignored by
-        # partial_fit and warm starts.
-        self._initialize_callbacks()
-        fit_args = route_params(
-            self.get_params(), destination="fit", pass_filter=self._fit_kwargs
-        )
-        fit_args = {k: v for k, v in fit_args.items() if not k.startswith("callbacks")}
-        validate = self.early_stopping and not partial
-        if validate:
-            X, y, sample_weight, validation_data = self._split_validation(
-                X, y, sample_weight
-            )
-            fit_args["validation_data"] = validation_data
-        fit_args.update(
-            epochs=initial_epoch + epochs,
-            initial_epoch=initial_epoch,
-            sample_weight=sample_weight,
-            callbacks=self._fit_callbacks + self._schedule_callbacks(validate, partial),
-        )
-        seed = None if self._seed is None else self._seed + initial_epoch
-        with _seeded(seed):
-            history = fit_model(self.model_, X, y, seed=seed, **fit_args)
-        self._record_history(history.history, keep=warm_start and initial_epoch > 0)
-
-    def _split_validation(self, X, y, sample_weight):
-        arrays = [X, y] + ([] if sample_weight is None else [sample_weight])
-        if len(X) < 2:
-            raise ValueError(
-                f"early_stopping=True holds out validation_fraction={self.validation_fraction} "
-                f"of the rows, which needs at least 2 samples; got {len(X)}."
-            )
-        parts = train_test_split(
-            *arrays,
-            test_size=max(1, round(self.validation_fraction * len(X))),
-            random_state=self._seed,
-        )
-        train, valid = parts[0::2], parts[1::2]
-        if sample_weight is None:
-            return train[0], train[1], None, (valid[0], valid[1])
-        return train[0], train[1], train[2], tuple(valid)
-
-    def _schedule_callbacks(self, validate, partial):
-        monitor = "val_loss" if validate else "loss"
-        callbacks = [keras.callbacks.TerminateOnNaN()]
-        if partial or self.n_iter_no_change is None:
-            return callbacks
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor=monitor,
-                patience=self.n_iter_no_change,
-                min_delta=self.tol,
-                restore_best_weights=validate,
-            )
-        )
-        if self.lr_schedule == "plateau":
-            callbacks.append(
-                keras.callbacks.ReduceLROnPlateau(
-                    monitor=monitor,
-                    factor=0.5,
-                    patience=max(1, self.n_iter_no_change // 2),
-                    min_delta=self.tol,
-                    verbose=int(self.verbose > 0),
-                )
-            )
-        return callbacks
-
-    def _record_history(self, new_history, keep):
-        if not keep or not hasattr(self, "history_"):
-            self.history_ = {}
-        for key, values in new_history.items():
-            self.history_.setdefault(key, []).extend(float(v) for v in values)
-        losses = self.history_.get("loss", [])
-        if not losses or not np.isfinite(losses[-1]):
-            raise ValueError(
-                f"Training diverged: the loss became {losses[-1] if losses else 'undefined'} "
-                f"at epoch {len(losses)}. Lower learning_rate or check the input scaling."
-            )
+    warnings.warn(
+        f"{old} is deprecated and will be removed in skae 0.3; use {new}.",
+        FutureWarning,
+        stacklevel=3,
+    )

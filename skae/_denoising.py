@@ -7,7 +7,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._architectures import Corruption
-from ._base import fit_method
+from . import _validation
+from ._architectures import assemble
+from ._base import _atomic_fit, _like_input
 from ._sklearn_compat import Interval, StrOptions
 from ._transformer import AutoencoderTransformer
 
@@ -167,7 +169,7 @@ n_iter_no_change, tol, metrics, callbacks, warm_start, random_state, verbose, **
         ):
             raise ValueError(f"clip must be (low, high) with low < high; got {self.clip!r}.")
 
-    @fit_method
+    @_atomic_fit
     def fit(self, X, y=None, sample_weight=None):
         """Train to denoise ``X``, or to map ``X`` to the clean ``y``.
 
@@ -187,7 +189,8 @@ n_iter_no_change, tol, metrics, callbacks, warm_start, random_state, verbose, **
         self : DenoisingAutoencoder
             The fitted estimator.
         """
-        return self._fit_autoencoder(X, self._clean_target(X, y), sample_weight)
+        self._fit_autoencoder(X, self._clean_target(X, y), sample_weight)
+        return self
 
     def predict(self, X):
         """Return the denoised ``X``: same shape, and same columns for a DataFrame.
@@ -224,7 +227,7 @@ n_iter_no_change, tol, metrics, callbacks, warm_start, random_state, verbose, **
         X_checked = self._check_X(X)
         seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
         noisy = self._make_corruption(seed).corrupt(X_checked.astype("float32"))
-        return self._like_input(np.asarray(noisy).astype(X_checked.dtype, copy=False), X)
+        return _like_input(np.asarray(noisy).astype(X_checked.dtype, copy=False), X)
 
     def score(self, X, y=None, sample_weight=None):
         """Denoising quality: minus the mean squared error to the clean data.
@@ -263,7 +266,7 @@ n_iter_no_change, tol, metrics, callbacks, warm_start, random_state, verbose, **
         """``y`` when it is a clean copy of ``X``, None when it is absent or labels."""
         if y is None or np.asarray(y).ndim == 1:
             return None
-        y = self._check_array(y, input_name="y")
+        y = _validation.check_array_like(y, "y", type(self).__name__)
         x_shape = X.shape if hasattr(X, "shape") else np.asarray(X).shape
         # An X that is not 2-D gets its own, clearer error from _check_X.
         if len(x_shape) == 2 and y.shape != x_shape:
@@ -273,18 +276,16 @@ n_iter_no_change, tol, metrics, callbacks, warm_start, random_state, verbose, **
             )
         return y
 
-    def _initialize(self, X, y=None):
-        # Given pairs are the corruption: no synthetic noise on top of them.
-        self._synthetic_noise = y is None
-        return super()._initialize(X, y)
-
-    def _corruption_layer(self):
-        if not self._synthetic_noise:
-            return None
-        seed = None if self._seed is None else self._seed + _CORRUPTION_SEED_OFFSET
+    def _assemble(self, encoder, decoder, seed):
         # The network sees scaled rows: corrupt them in the data's own units.
-        scale, offset = self._input_affine
-        return self._make_corruption(seed, scale=scale, offset=offset)
+        scale, offset = self._affine()
+        seed = None if seed is None else seed + _CORRUPTION_SEED_OFFSET
+        corruption = self._make_corruption(seed, scale=scale, offset=offset)
+        return assemble(encoder, decoder, before=corruption)
+
+    def _set_training_mode(self, target_given):
+        # Given pairs are corrupted already: no synthetic noise on top of them.
+        self.model_.get_layer("corruption").set_enabled(not target_given)
 
     def _make_corruption(self, seed, scale=None, offset=None):
         low, high = (0.0, 1.0) if self.clip is None else self.clip

@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.base import OutlierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseAutoencoder, fit_method
+from ._base import BaseAutoencoder, _atomic_fit, _like_input
 from ._sklearn_compat import Interval
 
 
@@ -58,6 +58,8 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
         Mean training code.
     code_precision_ : ndarray of shape (latent_dim, latent_dim)
         Pseudo-inverse of the covariance of the training codes.
+    q_scale_, t2_scale_ : float
+        Mean Q and mean T² of the training rows, by which each is divided.
     model_, encoder_, decoder_, history_, n_iter_, n_features_in_, feature_names_in_
         As in :class:`AutoencoderTransformer`.
 
@@ -68,8 +70,9 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
 
     Notes
     -----
-    ``sample_weight`` weighs rows in the training loss only; the statistics
-    behind ``offset_`` count every training row once.
+    ``sample_weight`` weighs rows in the training loss; rows of weight 0 are
+    left out altogether. The statistics behind ``offset_`` count every other
+    training row once.
 
     Examples
     --------
@@ -86,6 +89,15 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
     _parameter_constraints = {
         **BaseAutoencoder._parameter_constraints,
         "contamination": [Interval(Real, 0, 0.5, closed="right")],
+    }
+    _fitted_attributes = {
+        **BaseAutoencoder._fitted_attributes,
+        "feature_error_scale_": "array",
+        "code_mean_": "array",
+        "code_precision_": "array",
+        "q_scale_": "float",
+        "t2_scale_": "float",
+        "offset_": "float",
     }
 
     def __init__(
@@ -151,7 +163,7 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
         )
         self.contamination = contamination
 
-    @fit_method
+    @_atomic_fit
     def fit(self, X, y=None, sample_weight=None):
         """Train on ``X`` (labels unused) and set the threshold ``offset_``.
 
@@ -169,11 +181,10 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
         self : AutoencoderOutlierDetector
             The fitted detector.
         """
-        self._fit_autoencoder(X, None, sample_weight)
-        self._fit_statistics(self._check_X(X))
+        self._fit_statistics(self._fit_autoencoder(X, None, sample_weight))
         return self
 
-    @fit_method
+    @_atomic_fit
     def partial_fit(self, X, y=None, sample_weight=None):
         """Train one more epoch on ``X`` and refit the statistics and threshold on it.
 
@@ -191,8 +202,8 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
         self : AutoencoderOutlierDetector
             The detector, trained for one more epoch.
         """
-        super().partial_fit(X, sample_weight=sample_weight)
-        self._fit_statistics(self._check_X(X))
+        scaled = self._fit_autoencoder(X, None, sample_weight, single_epoch=True)
+        self._fit_statistics(scaled)
         return self
 
     def score_samples(self, X):
@@ -210,7 +221,7 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
             training row.
         """
         check_is_fitted(self)
-        return self._normality(self._check_X(X))
+        return self._score_samples(self._scale(self._check_X(X)))
 
     def decision_function(self, X):
         """``score_samples(X) - offset_``: negative for outliers.
@@ -285,20 +296,17 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
             Float64 relative squared errors.
         """
         check_is_fitted(self)
-        cells = self._cell_errors(self._scale(self._check_X(X))) / self.feature_error_scale_
-        return self._like_input(cells, X) if per_feature else cells.mean(axis=1)
+        errors, _ = self._forward(self._scale(self._check_X(X)))
+        cells = errors / self.feature_error_scale_
+        return _like_input(cells, X) if per_feature else cells.mean(axis=1)
 
     # ------------------------------------------------------------------
 
-    def _cell_errors(self, scaled):
-        reconstruction = self._run(self.model_, scaled)
-        return (scaled.astype(np.float64) - reconstruction) ** 2
-
-    def _forward(self, X):
-        """Squared cell errors and codes of validated rows, from one scaling."""
-        scaled = self._scale(X)
-        codes = self._run(self.encoder_, scaled).astype(np.float64)
-        return self._cell_errors(scaled), codes
+    def _forward(self, scaled):
+        """Squared cell errors and codes of scaled rows, from one pass of the network."""
+        codes, reconstruction = self._run(self.model_, scaled, "code_and_reconstruction")
+        errors = (scaled.astype(np.float64) - reconstruction) ** 2
+        return errors, codes.astype(np.float64)
 
     def _statistics(self, errors, codes):
         """Q (relative reconstruction error) and T² (code distance) per row."""
@@ -308,15 +316,15 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
         return q, t2 / self.latent_dim
 
     def _combine(self, q, t2):
-        return -(q / self._q_scale + t2 / self._t2_scale) / 2
+        return -(q / self.q_scale_ + t2 / self.t2_scale_) / 2
 
-    def _normality(self, X):
-        """``score_samples`` of validated rows."""
-        return self._combine(*self._statistics(*self._forward(X)))
+    def _score_samples(self, scaled):
+        """``score_samples`` of scaled, validated rows."""
+        return self._combine(*self._statistics(*self._forward(scaled)))
 
-    def _fit_statistics(self, X):
-        """Fit the normalisations of Q and T² and the threshold on training rows."""
-        errors, codes = self._forward(X)
+    def _fit_statistics(self, scaled):
+        """Fit the normalisations of Q and T² and the threshold on scaled training rows."""
+        errors, codes = self._forward(scaled)
         # A column reconstructed perfectly everywhere must not divide by zero.
         mean_errors = errors.mean(axis=0)
         self.feature_error_scale_ = np.maximum(mean_errors, 1e-12 + 1e-6 * mean_errors.max())
@@ -329,6 +337,6 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
         q, t2 = self._statistics(errors, codes)
         # Training rows reconstructed exactly (one row, constant columns) give
         # means of 0; dividing by the smallest float would score others -inf.
-        self._q_scale = max(q.mean(), np.finfo(float).eps)
-        self._t2_scale = max(t2.mean(), np.finfo(float).eps)
+        self.q_scale_ = max(q.mean(), np.finfo(float).eps)
+        self.t2_scale_ = max(t2.mean(), np.finfo(float).eps)
         self.offset_ = float(np.percentile(self._combine(q, t2), 100 * self.contamination))

@@ -42,8 +42,8 @@ FORMAT = "skae-model"
 FORMAT_VERSION = 1
 _META, _MODEL = "skae.json", "model.keras"
 _SCALERS = {cls.__name__: cls for cls in (FunctionTransformer, MinMaxScaler, RobustScaler, StandardScaler)}
-# Rebuilt on load from the ``callbacks`` parameter, never stored.
-_DERIVED = {"model_", "_fit_callbacks", "_predict_callbacks"}
+# Stored in model.keras, not in the JSON.
+_DERIVED = {"model_"}
 # The only non-Keras objects a stored network may name.
 _SKAE_OBJECTS = {"skae>Corruption", "skae>Sampling"}
 
@@ -155,7 +155,6 @@ def load(path):
         estimator.model_ = _load_keras(model_bytes)
         for variable, value in zip(_seed_variables(estimator.model_), meta["seed_states"]):
             variable.assign(_decode(value))
-        estimator._initialize_callbacks()
     return estimator
 
 

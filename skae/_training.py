@@ -1,403 +1,180 @@
-"""Compiled training and inference loops for models whose data fit in memory.
+"""Training an autoencoder: validation split, stopping, schedule, history, rollback.
 
-Pure Keras, TensorFlow and NumPy: nothing here knows about scikit-learn.
-
-``Model.fit`` on NumPy arrays pays a fixed price per epoch (a new ``tf.data``
-iterator) and per step (a Python round trip through the iterator, the step
-function and every callback); on a small autoencoder that is most of the
-time. :func:`fit_arrays` holds the data as tensors and runs each epoch as one
-compiled function that loops over the batches and calls the model's own
-``train_step``, so the loss, ``add_loss`` terms, dropout, metrics and the
-optimizer behave exactly as in ``Model.fit``, and a seeded run gives the same
-numbers. Callbacks run once per epoch, as ``Model.fit`` runs them with
-``steps_per_execution`` equal to the steps of an epoch.
-
-:func:`predict_arrays` calls one compiled forward pass per chunk of rows,
-without the per-call bookkeeping of ``predict_on_batch``.
-
-Compiled functions are cached per model in a weak-keyed table: each is traced
-once per model, is never pickled with it, and dies with it.
+Pure Keras and NumPy: nothing here knows about scikit-learn. The estimator
+turns its parameters into :class:`TrainingOptions` and calls :func:`train`;
+the epochs themselves run in the compiled loop of :mod:`skae._loops`.
 """
 
-import functools
-import math
-import warnings
-import weakref
-from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-__all__ = ["fit_arrays", "fit_model", "predict_arrays"]
+from ._loops import fit_model
 
-# model -> {name: compiled function}. Weak keys, and closures that hold the
-# model only weakly, so that a cached function never keeps its model alive.
-_FUNCTIONS = weakref.WeakKeyDictionary()
-
-# The Model.fit arguments that fit_arrays honours. Any other one
-# (validation_split, validation_freq, validation_batch_size,
-# validation_steps, steps_per_epoch, class_weight) sends training to
-# Model.fit, which knows them all.
-_FIT_ARRAYS_ARGS = frozenset(
-    {
-        "batch_size",
-        "epochs",
-        "initial_epoch",
-        "shuffle",
-        "sample_weight",
-        "validation_data",
-        "callbacks",
-        "verbose",
-    }
-)
+__all__ = ["TrainingOptions", "extend_history", "restore", "snapshot", "train"]
 
 
-def fit_model(model, x, y, seed=None, **fit_args):
-    """Train with :func:`fit_arrays` when it can honour ``fit_args``, else ``Model.fit``.
+@dataclass(frozen=True)
+class TrainingOptions:
+    """How to train, from the estimator's parameters (see ``AutoencoderTransformer``)."""
 
-    ``Model.fit`` takes over for any argument outside those of
-    :func:`fit_arrays`, for ``shuffle="batch"``, a non-int ``verbose``
-    (``"auto"``), a model compiled with ``run_eagerly=True``, and a
-    distribution strategy.
+    epochs: int
+    batch_size: int
+    shuffle: bool = True
+    early_stopping: bool = False
+    validation_fraction: float = 0.1
+    n_iter_no_change: int | None = 10
+    tol: float = 1e-4
+    lr_schedule: str | None = "plateau"
+    verbose: int = 0
+    callbacks: list = field(default_factory=list)
+    fit_args: dict = field(default_factory=dict)  # routed fit__* arguments
 
-    Parameters
-    ----------
-    model : keras.Model
-        A compiled single-input, single-output model.
-    x, y : ndarray of shape (n_samples, ...)
-        Inputs and targets.
-    seed : int or None, default=None
-        TensorFlow global seed to train under: ``Model.fit`` runs after
-        ``tf.random.set_seed(seed)``; :func:`fit_arrays` draws the same
-        shuffling from it without setting the global seed.
-    **fit_args
-        Keyword arguments of ``Model.fit``.
 
-    Returns
-    -------
-    history : keras.callbacks.History
+def train(model, x, y, sample_weight, options, *, seed, initial_epoch=0, single_epoch=False):
+    """Train ``model`` on scaled arrays; return the new epochs' logs as a dict of lists.
+
+    ``single_epoch`` marks a ``partial_fit`` step: one epoch, no validation
+    split, no stopping rule or schedule. ``seed`` seeds the validation split
+    and the row orders; None draws fresh ones.
     """
-    if _fits_in_loop(model, fit_args):
-        return fit_arrays(model, x, y, seed=seed, **fit_args)
-    with _global_seed(seed):
-        return model.fit(x, y, **fit_args)
-
-
-@contextmanager
-def _global_seed(seed):
-    """TensorFlow's global seed set to ``seed`` for a block, then restored."""
-    if seed is None:
-        yield
-        return
-    previous, _ = tf.compat.v1.random.get_seed(None)
-    tf.random.set_seed(seed)
-    try:
-        yield
-    finally:
-        tf.random.set_seed(previous)
-
-
-def _fits_in_loop(model, fit_args):
-    """Whether :func:`fit_arrays` trains ``model`` with ``fit_args`` as ``Model.fit`` would."""
-    plain_values = isinstance(fit_args.get("shuffle", True), bool) and isinstance(
-        fit_args.get("verbose", 0), int
-    )
-    default_strategy = not tf.distribute.has_strategy() and (
-        getattr(model, "_distribute_strategy", None) is None
-    )
-    return (
-        set(fit_args) <= _FIT_ARRAYS_ARGS
-        and plain_values
-        and default_strategy
-        and not model.run_eagerly
-    )
-
-
-def fit_arrays(
-    model,
-    x,
-    y,
-    *,
-    sample_weight=None,
-    batch_size=None,
-    epochs=1,
-    initial_epoch=0,
-    shuffle=True,
-    validation_data=None,
-    callbacks=None,
-    verbose=0,
-    seed=None,
-):
-    """Train a compiled Keras model on in-memory arrays, one compiled call per epoch.
-
-    Takes the arguments of ``model.fit(x, y, ...)`` that matter for arrays,
-    and gives the same weights and logs for the same seed.
-
-    Parameters
-    ----------
-    model : keras.Model
-        A compiled single-input, single-output model (see :func:`fit_model`
-        for what is left to ``Model.fit``).
-    x, y : ndarray of shape (n_samples, ...)
-        Inputs and targets.
-    sample_weight : ndarray of shape (n_samples,), default=None
-        Weight of each row in the loss.
-    batch_size : int, default=None
-        Rows per gradient step (32 when None, as in ``Model.fit``); the last
-        step of an epoch takes the rest.
-    epochs : int, default=1
-        Index of the epoch to stop before, as in ``Model.fit``.
-    initial_epoch : int, default=0
-        Index of the first epoch.
-    shuffle : bool, default=True
-        Whether to visit the rows in random order, drawn as ``Model.fit``
-        draws it: under a TensorFlow global seed one seeded permutation
-        serves every epoch (as in ``Model.fit``, which gives the same
-        numbers), otherwise each epoch gets a new one.
-    validation_data : tuple (x_val, y_val) or (x_val, y_val, sample_weight_val), default=None
-        Data on which the loss and metrics are measured after each epoch,
-        logged with a ``val_`` prefix.
-    callbacks : list of keras.callbacks.Callback, default=None
-        Called at the start and end of training and of each epoch; the batch
-        hooks run once per epoch, since an epoch is one execution.
-    verbose : int, default=0
-        0 silent, 1 progress bar, 2 one line per epoch.
-    seed : int or None, default=None
-        Shuffle as ``Model.fit`` does after ``tf.random.set_seed(seed)``,
-        without setting TensorFlow's global seed (which clears its kernel
-        caches). None: under the global seed as it is.
-
-    Returns
-    -------
-    history : keras.callbacks.History
-        Per-epoch logs, as returned by ``Model.fit``.
-    """
-    batch_size = batch_size or 32
-    train = _as_tensors(x, y, sample_weight)
-    valid = None if validation_data is None else _as_tensors(*validation_data)
-    _build(model, train, batch_size)
-    callbacks = keras.callbacks.CallbackList(
-        callbacks,
-        add_history=True,
-        add_progbar=verbose != 0,
-        verbose=verbose,
-        epochs=epochs,
-        steps=math.ceil(len(x) / batch_size),
-        model=model,
-    )
-    orders = _row_orders(len(x), shuffle, seed)
-    model.stop_training = False
-    callbacks.on_train_begin()
-    logs = None
-    for epoch in range(initial_epoch, epochs):
-        callbacks.on_epoch_begin(epoch)
-        logs = _train_epoch(model, train, next(orders), batch_size, callbacks)
-        if valid is not None:
-            logs.update(_validate(model, valid, batch_size, callbacks))
-        callbacks.on_epoch_end(epoch, logs)
-        if model.stop_training:
-            break
-    if epochs > 0:
-        # Optimizers with weight averaging (use_ema) copy the averages in now.
-        model.optimizer.finalize_variable_values(model.trainable_weights)
-    callbacks.on_train_end(logs=logs)
-    return next(c for c in callbacks.callbacks if isinstance(c, keras.callbacks.History))
-
-
-def predict_arrays(model, x, chunk_size):
-    """``model(x, training=False)`` as a NumPy array, ``chunk_size`` rows at a time.
-
-    Parameters
-    ----------
-    model : keras.Model
-        A single-input, single-output model.
-    x : ndarray of shape (n_samples, ...)
-        Inputs; converted to the model's input dtype.
-    chunk_size : int
-        Most rows per call, so that only one chunk of intermediate
-        activations is alive at a time.
-
-    Returns
-    -------
-    outputs : ndarray of shape (n_samples, ...)
-    """
-    forward = _cached(model, "predict")
-    x = np.asarray(x, dtype=model.inputs[0].dtype)
-    if len(x) <= chunk_size:
-        return forward(x).numpy()
-    first = forward(x[:chunk_size]).numpy()
-    # One preallocated array: no list of chunks, no concatenated copy.
-    outputs = np.empty((len(x),) + first.shape[1:], dtype=first.dtype)
-    outputs[:chunk_size] = first
-    for start in range(chunk_size, len(x), chunk_size):
-        outputs[start : start + chunk_size] = forward(x[start : start + chunk_size])
-    return outputs
-
-
-# ----------------------------------------------------------------------
-# one epoch, one validation pass
-
-
-def _train_epoch(model, data, order, batch_size, callbacks):
-    """Run one epoch, visiting rows in ``order``, as one compiled call; return its logs."""
-    run_epoch = _cached(model, "train")
-    model.reset_metrics()
-    callbacks.on_train_batch_begin(0)
-    run_epoch(data, order, tf.constant(batch_size, tf.int32))
-    logs = _metric_logs(model)
-    callbacks.on_train_batch_end(math.ceil(len(order) / batch_size) - 1, logs)
-    return dict(logs)
-
-
-def _validate(model, data, batch_size, callbacks):
-    """Loss and metrics on ``data``, as ``Model.evaluate`` logs them within fit."""
-    run_test = _cached(model, "test")
-    callbacks.on_test_begin()
-    model.reset_metrics()
-    callbacks.on_test_batch_begin(0)
-    run_test(data, tf.constant(batch_size, tf.int32))
-    logs = _metric_logs(model)
-    callbacks.on_test_batch_end(math.ceil(len(data[0]) / batch_size) - 1, logs)
-    callbacks.on_test_end(logs)
-    return {f"val_{name}": value for name, value in logs.items()}
-
-
-def _metric_logs(model):
-    """The model's metrics, loss included, as Python floats (as ``Model.fit`` logs them)."""
-    return {
-        name: float(value) if np.ndim(value) == 0 else np.asarray(value)
-        for name, value in model.get_metrics_result().items()
-    }
-
-
-def _row_orders(n_rows, shuffle, seed=None):
-    """Yield the order in which to visit the rows, epoch after epoch.
-
-    ``Model.fit`` shuffles with ``tf.random.shuffle`` in a ``tf.data``
-    pipeline that it iterates afresh each epoch. Under a TensorFlow global
-    seed (as in a seeded skae fit) every fresh iterator replays the same
-    permutation, so ``Model.fit`` visits the rows in one fixed shuffled order;
-    it is drawn here once, by the same recipe, which keeps seeded results
-    bit-identical to ``Model.fit``. A fresh iterator costs tens of
-    milliseconds, more than a whole small epoch, hence not one per epoch.
-    Unseeded, each epoch gets a new random order.
-    """
-    if seed is None:
-        seed = tf.compat.v1.random.get_seed(None)[0]
-    if shuffle and seed is None:
-        while True:
-            yield tf.constant(np.random.permutation(n_rows), tf.int64)
-    if shuffle:
-        order = tf.constant(_model_fit_permutation(n_rows, seed))
-    else:
-        order = tf.range(n_rows, dtype=tf.int64)
-    while True:
-        yield order
-
-
-def _model_fit_permutation(n_rows, seed):
-    """The permutation that ``Model.fit`` draws over arrays under global seed ``seed``.
-
-    Drawn as Keras' array adapter draws it, in a graph of its own whose seed
-    is ``seed``: the same numbers, and TensorFlow's global seed untouched.
-    """
-    with tf.Graph().as_default() as graph, warnings.catch_warnings():
-        # tf.data's note that the graph's seed reaches the shuffle: it is meant to.
-        warnings.filterwarnings("ignore", "Seed .* from outer graph", UserWarning)
-        tf.compat.v1.set_random_seed(seed)
-        dataset = tf.data.Dataset.range(1).map(
-            lambda _: tf.random.shuffle(tf.range(n_rows, dtype=tf.int64))
+    epochs = 1 if single_epoch else options.epochs
+    validate = options.early_stopping and not single_epoch
+    validation_data = None
+    if validate:
+        x, y, sample_weight, validation_data = _split_validation(
+            x, y, sample_weight, options.validation_fraction, seed
         )
-        permutation = tf.compat.v1.data.make_one_shot_iterator(dataset).get_next()
-        with tf.compat.v1.Session(graph=graph) as session:
-            return session.run(permutation)
-
-
-# ----------------------------------------------------------------------
-# compiled functions, cached per model
-
-
-def _cached(model, name):
-    """The compiled function ``name`` of ``model``, made on first use."""
-    functions = _FUNCTIONS.setdefault(model, {})
-    if name not in functions:
-        functions[name] = _MAKERS[name](weakref.ref(model))
-    return functions[name]
-
-
-def _compile_loop(loop, model_ref):
-    # tf.function keeps its retracing statistics per code object, so one
-    # closure per model would pile up into "excessive retracing" warnings
-    # after a few fits (a grid search); a partial is counted on its own.
-    return tf.function(functools.partial(loop, model_ref), reduce_retracing=True)
-
-
-def _train_loop(model_ref, data, order, batch_size):
-    """Run ``train_step`` on the batches of one epoch, taking rows in ``order``."""
-    model = model_ref()
-    step = _step_function(model, model.train_step)
-    for start in tf.range(0, tf.size(order), batch_size):
-        rows = order[start : start + batch_size]
-        step(tuple(tf.gather(part, rows) for part in data))
-
-
-def _test_loop(model_ref, data, batch_size):
-    """Run ``test_step`` on all batches, in order."""
-    model = model_ref()
-    step = _step_function(model, model.test_step)
-    for start in tf.range(0, tf.shape(data[0])[0], batch_size):
-        step(tuple(part[start : start + batch_size] for part in data))
-
-
-def _make_forward(model_ref):
-    """A compiled forward pass for any number of rows, traced once."""
-    spec = model_ref().inputs[0]
-    signature = tf.TensorSpec((None,) + tuple(spec.shape[1:]), spec.dtype)
-    forward = tf.function(
-        functools.partial(_forward, model_ref), input_signature=[signature]
+    callbacks = list(options.callbacks) + _rule_callbacks(options, validate, single_epoch)
+    history = fit_model(
+        model, x, y, seed=seed, sample_weight=sample_weight,
+        batch_size=options.batch_size, epochs=initial_epoch + epochs,
+        initial_epoch=initial_epoch, shuffle=options.shuffle,
+        validation_data=validation_data, callbacks=callbacks,
+        verbose=options.verbose, **options.fit_args,
     )
-    # A concrete function skips the argument dispatch of each call.
-    return forward.get_concrete_function()
+    return history.history
 
 
-def _forward(model_ref, x):
-    return model_ref()(x, training=False)
+def extend_history(history, new_logs, largest_input):
+    """``history`` (a dict of lists, or None) extended by ``new_logs``; raises if the loss diverged.
+
+    ``largest_input`` is the largest scaled training value in magnitude: when
+    it is large, the data's scale, not the learning rate, is the likely cause
+    of a diverged loss.
+    """
+    history = {} if history is None else {key: list(values) for key, values in history.items()}
+    for key, values in new_logs.items():
+        history.setdefault(key, []).extend(float(v) for v in values)
+    losses = history.get("loss", [])
+    if losses and np.isfinite(losses[-1]):
+        return history
+    cause = (
+        f"The scaled inputs reach {largest_input:.3g} in magnitude: choose a "
+        "`scaling` that brings every column near unit range, or transform the "
+        "data (e.g. take logarithms)."
+        if largest_input > 100
+        else "Lower learning_rate, or check the data for extreme values."
+    )
+    raise ValueError(
+        f"Training diverged: the loss became {losses[-1] if losses else 'undefined'} "
+        f"at epoch {len(losses)}. {cause}"
+    )
 
 
-_MAKERS = {
-    "train": functools.partial(_compile_loop, _train_loop),
-    "test": functools.partial(_compile_loop, _test_loop),
-    "predict": _make_forward,
-}
+def snapshot(model):
+    """The weights and optimizer state of ``model``, to :func:`restore` after a failed fit."""
+    if model is None or not model.built:
+        return None
+    optimizer = getattr(model, "optimizer", None)
+    slots = [v.numpy() for v in optimizer.variables] if optimizer is not None else []
+    return model.get_weights(), slots
 
 
-def _step_function(model, step):
-    """``step`` compiled with XLA where ``Model.fit`` would compile it so (GPU)."""
-    if model.jit_compile:
-        return tf.function(step, jit_compile=True)
-    return step
+def restore(model, saved):
+    """Put back what :func:`snapshot` saved."""
+    if saved is None:
+        return
+    weights, slots = saved
+    model.set_weights(weights)
+    variables = model.optimizer.variables
+    if len(variables) == len(slots):  # the optimizer may have been built since
+        for variable, value in zip(variables, slots):
+            variable.assign(value)
 
 
 # ----------------------------------------------------------------------
-# data and state
 
 
-def _as_tensors(x, y, sample_weight=None):
-    """Arrays as tensors on the default device, moved once per fit, not per epoch."""
-    parts = [x, y]
-    if sample_weight is not None:
-        parts.append(np.asarray(sample_weight, dtype=keras.backend.floatx()))
-    # NumPy data become host tensors; an eager identity places them on the
-    # default device (the GPU when there is one) and shares the buffer on CPU.
-    return tuple(tf.identity(tf.convert_to_tensor(part)) for part in parts)
+def _split_validation(x, y, sample_weight, fraction, seed):
+    """Hold out a random ``fraction`` of the rows (at least one) for early stopping."""
+    if len(x) < 2:
+        raise ValueError(
+            f"early_stopping=True holds out validation_fraction={fraction} of the "
+            f"rows, which needs at least 2 samples; got {len(x)}."
+        )
+    n_valid = min(len(x) - 1, max(1, round(fraction * len(x))))
+    order = np.random.default_rng(seed).permutation(len(x))
+    valid, fit = order[:n_valid], order[n_valid:]
+    if sample_weight is None:
+        return x[fit], y[fit], None, (x[valid], y[valid])
+    return x[fit], y[fit], sample_weight[fit], (x[valid], y[valid], sample_weight[valid])
 
 
-def _build(model, data, batch_size):
-    """Create the model's, metrics' and optimizer's variables before tracing.
+def _rule_callbacks(options, validate, single_epoch):
+    """Divergence check, and unless ``single_epoch``, the stopping rule and schedule."""
+    callbacks = [keras.callbacks.TerminateOnNaN()]
+    if single_epoch or options.n_iter_no_change is None:
+        return callbacks
+    monitor = "val_loss" if validate else "loss"
+    callbacks.append(
+        keras.callbacks.EarlyStopping(
+            monitor=monitor,
+            patience=options.n_iter_no_change,
+            min_delta=options.tol,
+            restore_best_weights=validate,
+        )
+    )
+    if options.lr_schedule == "plateau":
+        callbacks.append(
+            HalveOnPlateau(
+                monitor=monitor,
+                patience=max(1, options.n_iter_no_change // 2),
+                min_delta=options.tol,
+                verbose=options.verbose,
+            )
+        )
+    return callbacks
 
-    A compiled loop cannot create variables in its body. ``Model.fit`` builds
-    them the same way, from a symbolic batch (a private Keras method, the one
-    used here; tested in tests/test_training.py).
+
+class HalveOnPlateau(keras.callbacks.Callback):
+    """Halve the learning rate when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
+
+    ``keras.callbacks.ReduceLROnPlateau`` with ``factor=0.5``, which logs the
+    rate as ``learning_rate`` too, without its NumPy conversion of the rate
+    variable (a ``DeprecationWarning`` per epoch under NumPy >= 2.4).
     """
-    model._symbolic_build(data_batch=tuple(part[:batch_size] for part in data))
+
+    def __init__(self, monitor="loss", patience=5, min_delta=1e-4, verbose=0):
+        super().__init__()
+        self.monitor, self.patience = monitor, patience
+        self.min_delta, self.verbose = min_delta, verbose
+        self.best, self.wait = np.inf, 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        rate = self.model.optimizer.learning_rate
+        logs["learning_rate"] = float(rate.numpy())
+        current = logs.get(self.monitor)
+        if current is None:
+            return
+        if current < self.best - self.min_delta:
+            self.best, self.wait = current, 0
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            rate.assign(rate * 0.5)
+            self.wait = 0
+            if self.verbose:
+                print(f"\nEpoch {epoch + 1}: learning rate halved to {float(rate.numpy()):.3g}.")

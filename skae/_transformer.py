@@ -3,7 +3,8 @@
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseAutoencoder, fit_method
+from . import _validation
+from ._base import BaseAutoencoder, _atomic_fit
 
 
 class AutoencoderTransformer(
@@ -76,7 +77,7 @@ class AutoencoderTransformer(
     batch_size : int, default=64
         Rows per gradient step.
     shuffle : bool, default=True
-        Whether to shuffle the rows before each epoch.
+        Whether to visit the rows in a new random order in each epoch.
     early_stopping : bool, default=False
         If True, hold out ``validation_fraction`` of the rows, stop when the
         validation loss has not improved by ``tol`` for ``n_iter_no_change``
@@ -122,8 +123,11 @@ class AutoencoderTransformer(
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Column names seen during ``fit``, when ``X`` had string column names.
-    feature_encoder_, target_encoder_ : transformer
-        The fitted input scaling (see ``scaling``).
+    scaler_ : transformer
+        The fitted input scaling (see ``scaling``): a ``MinMaxScaler``,
+        ``StandardScaler``, ``RobustScaler``, or an identity
+        ``FunctionTransformer`` for ``scaling=None``. (``feature_encoder_``
+        and ``target_encoder_``, scikeras' names for it, are deprecated.)
 
     See Also
     --------
@@ -157,7 +161,7 @@ class AutoencoderTransformer(
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
-    @fit_method
+    @_atomic_fit
     def fit(self, X, y=None, sample_weight=None):
         """Train the autoencoder to reconstruct ``X``.
 
@@ -175,7 +179,8 @@ class AutoencoderTransformer(
         self : AutoencoderTransformer
             The fitted estimator.
         """
-        return self._fit_autoencoder(X, None, sample_weight)
+        self._fit_autoencoder(X, None, sample_weight)
+        return self
 
     def transform(self, X):
         """Encode ``X`` into its ``latent_dim``-wide code.
@@ -218,7 +223,7 @@ class AutoencoderTransformer(
         return reconstruction.astype(codes.dtype, copy=False)
 
     def _check_codes(self, Z):
-        codes = self._check_array(Z, input_name="X")
+        codes = _validation.check_array_like(Z, "X", type(self).__name__)
         if codes.shape[1] != self.latent_dim:
             raise ValueError(
                 f"X has {codes.shape[1]} features, but inverse_transform expects "

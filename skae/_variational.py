@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._architectures import kl_divergence
+from ._architectures import Sampling, assemble, kl_divergence
 from ._sklearn_compat import Interval, StrOptions
 from ._transformer import AutoencoderTransformer
 
@@ -219,12 +219,19 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
 
     # ------------------------------------------------------------------
 
-    def _kl_weight(self):
+    def _code_width(self):
+        return 2 * self.latent_dim  # means, then log-variances
+
+    def _assemble(self, encoder, decoder, seed):
         # The compiled loss averages over columns (mse, or binary
         # cross-entropy); scaling the KL by the same 1/n_features (and the
         # Gaussian's 1/2) keeps loss = -ELBO / n_features up to a constant.
         per_column = 2.0 if self.loss == "mse" else 1.0
-        return per_column * self.beta / self.n_features_in_
+        kl_weight = per_column * self.beta / self.n_features_in_
+        # The builders seed their layers with seed, seed + 1, ...: stay clear.
+        seed = None if seed is None else seed + 1000
+        sampling = Sampling(kl_weight=kl_weight, seed=seed, name="sampling")
+        return assemble(encoder, decoder, between=sampling)
 
     def _encode(self, scaled):
         return self._run(self.encoder_, scaled)[:, : self.latent_dim]

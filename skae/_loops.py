@@ -1,0 +1,390 @@
+"""Compiled training and inference loops for models whose data fit in memory.
+
+Pure Keras, TensorFlow and NumPy: nothing here knows about scikit-learn.
+
+``Model.fit`` on NumPy arrays pays a fixed price per epoch (a new ``tf.data``
+iterator) and per step (a Python round trip through the iterator, the step
+function and every callback); on a small autoencoder that is most of the
+time. :func:`fit_arrays` holds the data as tensors and runs each epoch as one
+compiled function that loops over the batches and calls the model's own
+``train_step``, so the loss, ``add_loss`` terms, dropout, metrics and the
+optimizer behave exactly as in ``Model.fit``. Callbacks run once per epoch, as ``Model.fit`` runs them with
+``steps_per_execution`` equal to the steps of an epoch.
+
+:func:`predict_arrays` calls one compiled forward pass per chunk of rows,
+without the per-call bookkeeping of ``predict_on_batch``.
+
+Compiled functions are cached per model in a weak-keyed table: each is traced
+once per model, is never pickled with it, and dies with it.
+"""
+
+import functools
+import math
+import weakref
+from contextlib import contextmanager
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+__all__ = ["fit_arrays", "fit_model", "predict_arrays"]
+
+# model -> {name: compiled function}. Weak keys, and closures that hold the
+# model only weakly, so that a cached function never keeps its model alive.
+_FUNCTIONS = weakref.WeakKeyDictionary()
+
+# The Model.fit arguments that fit_arrays honours. Any other one
+# (validation_split, validation_freq, validation_batch_size,
+# validation_steps, steps_per_epoch, class_weight) sends training to
+# Model.fit, which knows them all.
+_FIT_ARRAYS_ARGS = frozenset(
+    {
+        "batch_size",
+        "epochs",
+        "initial_epoch",
+        "shuffle",
+        "sample_weight",
+        "validation_data",
+        "callbacks",
+        "verbose",
+    }
+)
+
+
+def fit_model(model, x, y, seed=None, **fit_args):
+    """Train with :func:`fit_arrays` when it can honour ``fit_args``, else ``Model.fit``.
+
+    ``Model.fit`` takes over for any argument outside those of
+    :func:`fit_arrays`, for ``shuffle="batch"``, a non-int ``verbose``
+    (``"auto"``), a model compiled with ``run_eagerly=True``, and a
+    distribution strategy.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A compiled single-input, single-output model.
+    x, y : ndarray of shape (n_samples, ...)
+        Inputs and targets.
+    seed : int or None, default=None
+        Seeds the order of the rows: :func:`fit_arrays` draws it from a
+        NumPy generator; ``Model.fit`` runs after ``tf.random.set_seed(seed)``
+        (restored afterwards).
+    **fit_args
+        Keyword arguments of ``Model.fit``.
+
+    Returns
+    -------
+    history : keras.callbacks.History
+    """
+    if _fits_in_loop(model, fit_args):
+        return fit_arrays(model, x, y, seed=seed, **fit_args)
+    with _global_seed(seed):
+        return model.fit(x, y, **fit_args)
+
+
+@contextmanager
+def _global_seed(seed):
+    """TensorFlow's global seed set to ``seed`` for a block, then restored."""
+    if seed is None:
+        yield
+        return
+    previous, _ = tf.compat.v1.random.get_seed(None)
+    tf.random.set_seed(seed)
+    try:
+        yield
+    finally:
+        tf.random.set_seed(previous)
+
+
+def _fits_in_loop(model, fit_args):
+    """Whether :func:`fit_arrays` trains ``model`` with ``fit_args`` as ``Model.fit`` would."""
+    plain_values = isinstance(fit_args.get("shuffle", True), bool) and isinstance(
+        fit_args.get("verbose", 0), int
+    )
+    default_strategy = not tf.distribute.has_strategy() and (
+        getattr(model, "_distribute_strategy", None) is None
+    )
+    return (
+        set(fit_args) <= _FIT_ARRAYS_ARGS
+        and plain_values
+        and default_strategy
+        and not model.run_eagerly
+    )
+
+
+def fit_arrays(
+    model,
+    x,
+    y,
+    *,
+    sample_weight=None,
+    batch_size=None,
+    epochs=1,
+    initial_epoch=0,
+    shuffle=True,
+    validation_data=None,
+    callbacks=None,
+    verbose=0,
+    seed=None,
+):
+    """Train a compiled Keras model on in-memory arrays, one compiled call per epoch.
+
+    Takes the arguments of ``model.fit(x, y, ...)`` that matter for arrays
+    and runs the model's own ``train_step``, so it trains as ``Model.fit``
+    does (tests/test_loops.py compares their final losses).
+
+    Parameters
+    ----------
+    model : keras.Model
+        A compiled single-input, single-output model (see :func:`fit_model`
+        for what is left to ``Model.fit``).
+    x, y : ndarray of shape (n_samples, ...)
+        Inputs and targets.
+    sample_weight : ndarray of shape (n_samples,), default=None
+        Weight of each row in the loss.
+    batch_size : int, default=None
+        Rows per gradient step (32 when None, as in ``Model.fit``); the last
+        step of an epoch takes the rest.
+    epochs : int, default=1
+        Index of the epoch to stop before, as in ``Model.fit``.
+    initial_epoch : int, default=0
+        Index of the first epoch.
+    shuffle : bool, default=True
+        Whether to visit the rows in a new random order each epoch.
+    validation_data : tuple (x_val, y_val) or (x_val, y_val, sample_weight_val), default=None
+        Data on which the loss and metrics are measured after each epoch,
+        logged with a ``val_`` prefix.
+    callbacks : list of keras.callbacks.Callback, default=None
+        Called at the start and end of training and of each epoch; the batch
+        hooks run once per epoch, since an epoch is one execution.
+    verbose : int, default=0
+        0 silent, 1 progress bar, 2 one line per epoch.
+    seed : int or None, default=None
+        Seeds the row orders (see ``shuffle``); None draws fresh ones.
+
+    Returns
+    -------
+    history : keras.callbacks.History
+        Per-epoch logs, as returned by ``Model.fit``.
+    """
+    batch_size = batch_size or 32
+    train = _as_tensors(x, y, sample_weight)
+    valid = None if validation_data is None else _as_tensors(*validation_data)
+    _build(model, train, batch_size)
+    callbacks = keras.callbacks.CallbackList(
+        callbacks,
+        add_history=True,
+        add_progbar=verbose != 0,
+        verbose=verbose,
+        epochs=epochs,
+        steps=math.ceil(len(x) / batch_size),
+        model=model,
+    )
+    orders = _row_orders(len(x), shuffle, seed)
+    model.stop_training = False
+    callbacks.on_train_begin()
+    logs = None
+    for epoch in range(initial_epoch, epochs):
+        callbacks.on_epoch_begin(epoch)
+        logs = _train_epoch(model, train, next(orders), batch_size, callbacks)
+        if valid is not None:
+            logs.update(_validate(model, valid, batch_size, callbacks))
+        callbacks.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    if epochs > 0:
+        # Optimizers with weight averaging (use_ema) copy the averages in now.
+        model.optimizer.finalize_variable_values(model.trainable_weights)
+    callbacks.on_train_end(logs=logs)
+    return next(c for c in callbacks.callbacks if isinstance(c, keras.callbacks.History))
+
+
+def predict_arrays(model, x, chunk_size, outputs="model"):
+    """A compiled forward pass of ``model`` as NumPy arrays, ``chunk_size`` rows at a time.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A single-input model.
+    x : ndarray of shape (n_samples, ...)
+        Inputs; converted to the model's input dtype.
+    chunk_size : int
+        Most rows per call, so that only one chunk of intermediate
+        activations is alive at a time.
+    outputs : {"model", "code_and_reconstruction"}, default="model"
+        ``"model"``: ``model(x, training=False)``. ``"code_and_reconstruction"``:
+        for an autoencoder with nested ``"encoder"`` and ``"decoder"`` layers,
+        the code and its decoding, from one pass through the encoder.
+
+    Returns
+    -------
+    outputs : ndarray of shape (n_samples, ...), or a tuple of them
+    """
+    forward = _cached(model, outputs)
+    x = np.asarray(x, dtype=model.inputs[0].dtype)
+    if len(x) <= chunk_size:
+        return _numpy(forward(x))
+    first = _numpy(forward(x[:chunk_size]))
+    parts = first if isinstance(first, tuple) else (first,)
+    # Preallocated arrays: no list of chunks, no concatenated copy.
+    results = tuple(np.empty((len(x),) + p.shape[1:], dtype=p.dtype) for p in parts)
+    for result, part in zip(results, parts):
+        result[:chunk_size] = part
+    for start in range(chunk_size, len(x), chunk_size):
+        chunk = _numpy(forward(x[start : start + chunk_size]))
+        for result, part in zip(results, chunk if isinstance(chunk, tuple) else (chunk,)):
+            result[start : start + chunk_size] = part
+    return results if isinstance(first, tuple) else results[0]
+
+
+def _numpy(outputs):
+    if isinstance(outputs, (tuple, list)):
+        return tuple(output.numpy() for output in outputs)
+    return outputs.numpy()
+
+
+# ----------------------------------------------------------------------
+# one epoch, one validation pass
+
+
+def _train_epoch(model, data, order, batch_size, callbacks):
+    """Run one epoch, visiting rows in ``order``, as one compiled call; return its logs."""
+    run_epoch = _cached(model, "train")
+    model.reset_metrics()
+    callbacks.on_train_batch_begin(0)
+    run_epoch(data, order, tf.constant(batch_size, tf.int32))
+    logs = _metric_logs(model)
+    callbacks.on_train_batch_end(math.ceil(len(order) / batch_size) - 1, logs)
+    return dict(logs)
+
+
+def _validate(model, data, batch_size, callbacks):
+    """Loss and metrics on ``data``, as ``Model.evaluate`` logs them within fit."""
+    run_test = _cached(model, "test")
+    callbacks.on_test_begin()
+    model.reset_metrics()
+    callbacks.on_test_batch_begin(0)
+    run_test(data, tf.constant(batch_size, tf.int32))
+    logs = _metric_logs(model)
+    callbacks.on_test_batch_end(math.ceil(len(data[0]) / batch_size) - 1, logs)
+    callbacks.on_test_end(logs)
+    return {f"val_{name}": value for name, value in logs.items()}
+
+
+def _metric_logs(model):
+    """The model's metrics, loss included, as Python floats (as ``Model.fit`` logs them)."""
+    return {
+        name: float(value) if np.ndim(value) == 0 else np.asarray(value)
+        for name, value in model.get_metrics_result().items()
+    }
+
+
+def _row_orders(n_rows, shuffle, seed=None):
+    """Yield the order in which to visit the rows, a new one each epoch.
+
+    The permutations come from a NumPy generator seeded with ``seed`` (fresh
+    entropy when None), so an int seed gives the same sequence of epochs
+    every time, and ``MLPRegressor``'s habit of reshuffling before each
+    epoch holds.
+    """
+    if not shuffle:
+        order = tf.range(n_rows, dtype=tf.int64)
+        while True:
+            yield order
+    rng = np.random.default_rng(seed)
+    while True:
+        yield tf.constant(rng.permutation(n_rows), tf.int64)
+
+
+# ----------------------------------------------------------------------
+# compiled functions, cached per model
+
+
+def _cached(model, name):
+    """The compiled function ``name`` of ``model``, made on first use."""
+    functions = _FUNCTIONS.setdefault(model, {})
+    if name not in functions:
+        functions[name] = _MAKERS[name](weakref.ref(model))
+    return functions[name]
+
+
+def _compile_loop(loop, model_ref):
+    # tf.function keeps its retracing statistics per code object, so one
+    # closure per model would pile up into "excessive retracing" warnings
+    # after a few fits (a grid search); a partial is counted on its own.
+    return tf.function(functools.partial(loop, model_ref), reduce_retracing=True)
+
+
+def _train_loop(model_ref, data, order, batch_size):
+    """Run ``train_step`` on the batches of one epoch, taking rows in ``order``."""
+    model = model_ref()
+    step = _step_function(model, model.train_step)
+    for start in tf.range(0, tf.size(order), batch_size):
+        rows = order[start : start + batch_size]
+        step(tuple(tf.gather(part, rows) for part in data))
+
+
+def _test_loop(model_ref, data, batch_size):
+    """Run ``test_step`` on all batches, in order."""
+    model = model_ref()
+    step = _step_function(model, model.test_step)
+    for start in tf.range(0, tf.shape(data[0])[0], batch_size):
+        step(tuple(part[start : start + batch_size] for part in data))
+
+
+def _make_forward(call, model_ref):
+    """A compiled forward pass for any number of rows, traced once."""
+    spec = model_ref().inputs[0]
+    signature = tf.TensorSpec((None,) + tuple(spec.shape[1:]), spec.dtype)
+    forward = tf.function(functools.partial(call, model_ref), input_signature=[signature])
+    # A concrete function skips the argument dispatch of each call.
+    return forward.get_concrete_function()
+
+
+def _forward(model_ref, x):
+    return model_ref()(x, training=False)
+
+
+def _code_and_reconstruction(model_ref, x):
+    model = model_ref()
+    code = model.get_layer("encoder")(x, training=False)
+    return code, model.get_layer("decoder")(code, training=False)
+
+
+_MAKERS = {
+    "train": functools.partial(_compile_loop, _train_loop),
+    "test": functools.partial(_compile_loop, _test_loop),
+    "model": functools.partial(_make_forward, _forward),
+    "code_and_reconstruction": functools.partial(_make_forward, _code_and_reconstruction),
+}
+
+
+def _step_function(model, step):
+    """``step`` compiled with XLA where ``Model.fit`` would compile it so (GPU)."""
+    if model.jit_compile:
+        return tf.function(step, jit_compile=True)
+    return step
+
+
+# ----------------------------------------------------------------------
+# data and state
+
+
+def _as_tensors(x, y, sample_weight=None):
+    """Arrays as tensors on the default device, moved once per fit, not per epoch."""
+    parts = [x, y]
+    if sample_weight is not None:
+        parts.append(np.asarray(sample_weight, dtype=keras.backend.floatx()))
+    # NumPy data become host tensors; an eager identity places them on the
+    # default device (the GPU when there is one) and shares the buffer on CPU.
+    return tuple(tf.identity(tf.convert_to_tensor(part)) for part in parts)
+
+
+def _build(model, data, batch_size):
+    """Create the model's, metrics' and optimizer's variables before tracing.
+
+    A compiled loop cannot create variables in its body. ``Model.fit`` builds
+    them the same way, from a symbolic batch (a private Keras method, the one
+    used here; tested in tests/test_training.py).
+    """
+    model._symbolic_build(data_batch=tuple(part[:batch_size] for part in data))

@@ -1,0 +1,127 @@
+"""Input checks, and messages that say what to do.
+
+Every public method validates its input here once, then works on the
+validated array (as ``IsolationForest`` scores through ``_score_samples``).
+scikit-learn and NumPy raise precise errors whose words do not always tell a
+user what to change; :func:`explained_errors` rewords the common ones.
+"""
+
+from contextlib import contextmanager
+
+import numpy as np
+import pandas as pd
+from sklearn.utils import check_array
+from sklearn.utils.validation import validate_data
+
+from ._sklearn_compat import _check_sample_weight
+
+__all__ = [
+    "FLOAT32_MAX",
+    "check_array_like",
+    "check_sample_weight",
+    "check_target",
+    "check_X",
+]
+
+# Largest magnitude the float32 networks can take in.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+_FLOAT_DTYPES = [np.float64, np.float32]
+
+
+def check_X(estimator, X, reset):
+    """``X`` validated for ``estimator`` (against what ``fit`` saw unless ``reset``)."""
+    who = type(estimator).__name__
+    _reject_dates(X, who)
+    with explained_errors(who):
+        X = validate_data(estimator, X, reset=reset, dtype=_FLOAT_DTYPES)
+    return within_float32(X, who)
+
+
+def check_array_like(array, input_name, who):
+    """An array other than ``X`` (a clean target, codes), validated as :func:`check_X` does."""
+    _reject_dates(array, who)
+    with explained_errors(who, input_name):
+        array = check_array(array, dtype=_FLOAT_DTYPES, input_name=input_name, estimator=who)
+    return within_float32(array, who, input_name)
+
+
+def check_target(target, X, who):
+    """A reconstruction target validated to have ``X``'s shape and dtype."""
+    target = check_array_like(target, "y", who)
+    if target.shape != X.shape:
+        raise ValueError(
+            f"The target must have the shape of X {X.shape}, got {target.shape}."
+        )
+    return target.astype(X.dtype, copy=False)
+
+
+def check_sample_weight(sample_weight, X):
+    """Non-negative float64 weights, one per row of ``X``, that do not all vanish; or None."""
+    if sample_weight is None:
+        return None
+    weights = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+    if not weights.sum() > 0:
+        raise ValueError(
+            "sample_weight sums to 0: at least one row must have a positive weight."
+        )
+    return weights
+
+
+def within_float32(X, who, input_name="X"):
+    """``X``, once checked to hold no value beyond the float32 range of the network."""
+    if X.dtype == np.float64 and X.size:
+        peak = max(-X.min(), X.max())
+        if peak > FLOAT32_MAX:
+            raise ValueError(
+                f"{input_name} holds values up to {peak:.3g} in magnitude, beyond the "
+                f"float32 range (+-{FLOAT32_MAX:.2g}) in which {who} computes. "
+                "Rescale it first, e.g. divide by a power of ten or take logarithms."
+            )
+    return X
+
+
+def _reject_dates(X, who):
+    """Dates and durations are not numbers to feed a network as they are."""
+    dtypes = X.dtypes if isinstance(X, pd.DataFrame) else [getattr(X, "dtype", None)]
+    if any(getattr(dtype, "kind", None) in ("m", "M") for dtype in dtypes):
+        raise TypeError(
+            f"{who} needs numeric input, but got dates or durations (datetime64 or "
+            "timedelta64). Convert them to numbers first, e.g. seconds since a "
+            "reference time, or calendar features such as the hour or the weekday."
+        )
+
+
+@contextmanager
+def explained_errors(who, input_name="X"):
+    """Reword the validation errors of NumPy and scikit-learn that do not say what to do."""
+    try:
+        yield
+    except (ValueError, TypeError, OverflowError) as error:
+        message = str(error)
+        if "could not convert" in message or "float() argument" in message:
+            raise (ValueError if isinstance(error, ValueError) else TypeError)(
+                f"{who} needs numeric input, but got values that are not numbers "
+                f"({message}). Encode text or categorical columns first, e.g. with "
+                "OneHotEncoder in a ColumnTransformer, and fill in missing values "
+                "(None, pd.NA), e.g. with SimpleImputer."
+            ) from error
+        if message.startswith("Complex data not supported"):
+            # scikit-learn's message goes on to print the whole array; its
+            # first words stay, as its estimator checks look for them.
+            raise ValueError(
+                f"Complex data not supported: {who} needs real numbers, but "
+                f"{input_name} is complex. Pass the part that matters "
+                f"({input_name}.real or np.abs({input_name})), or both parts as "
+                f"columns: np.hstack([{input_name}.real, {input_name}.imag])."
+            ) from error
+        if "setting an array element with a sequence" in message:
+            raise ValueError(
+                f"{who} needs {input_name} as a 2-D table of numbers, but its rows "
+                f"differ in length or its cells hold sequences ({message})."
+            ) from error
+        if "too large to convert" in message:  # Python ints beyond float64
+            raise ValueError(
+                f"{input_name} holds a number too large for a float ({message}). "
+                "Rescale it first, e.g. divide by a power of ten or take logarithms."
+            ) from error
+        raise
