@@ -9,6 +9,8 @@ training the autoencoder trains them, and a reloaded autoencoder hands them
 back with their weights still shared (see :func:`split_autoencoder`).
 """
 
+from numbers import Integral
+
 import keras
 from keras import layers
 
@@ -99,6 +101,25 @@ def build_dense_autoencoder(
         y = dense(units, f"decoder_hidden_{i}")(y)
     outputs = dense(n_features, "reconstruction", activation=output_activation)(y)
     return encoder, keras.Model(latent, outputs, name="decoder")
+
+
+def image_shape_3d(image_shape, n_features):
+    """``image_shape`` as ``(height, width, channels)``, checked against the row width."""
+    if image_shape is None:
+        raise ValueError(
+            "architecture='conv' needs image_shape=(height, width) or "
+            "(height, width, channels), e.g. image_shape=(28, 28) for MNIST."
+        )
+    shape = tuple(image_shape) if len(image_shape) == 3 else (*tuple(image_shape), 1)
+    if len(shape) != 3 or not all(isinstance(v, Integral) and v > 0 for v in shape):
+        raise ValueError(f"image_shape must be 2 or 3 positive ints, got {image_shape!r}.")
+    if shape[0] * shape[1] * shape[2] != n_features:
+        raise ValueError(
+            f"image_shape={image_shape!r} holds {shape[0] * shape[1] * shape[2]} values "
+            f"per image, but X has {n_features} features. Images must arrive "
+            "flattened, one row of height * width * channels values each."
+        )
+    return shape
 
 
 def conv_grid(image_shape, n_blocks):

@@ -23,12 +23,12 @@ tests/test_base.py):
 """
 
 import functools
+import warnings
 from collections.abc import Mapping
 from numbers import Integral, Real
 
 import keras
 import numpy as np
-import pandas as pd
 from scikeras._utils import route_params, unflatten_params
 from scikeras.wrappers import BaseWrapper
 from sklearn.utils import check_random_state
@@ -39,6 +39,7 @@ from ._architectures import (
     assemble,
     build_conv_autoencoder,
     build_dense_autoencoder,
+    image_shape_3d,
     split_autoencoder,
 )
 from ._loops import predict_arrays
@@ -263,7 +264,7 @@ class BaseAutoencoder(BaseWrapper):
         target_given = target is not None
         if target_given:
             target = _validation.check_target(target, X, type(self).__name__)
-        X, target, weights = _drop_weightless(X, target, sample_weight)
+        X, target, weights = _validation.drop_weightless(X, target, sample_weight)
         if not keep:
             self.scaler_ = _scaling.fit_scaler(self.scaling, X, weights)
         x = self._scale(X)
@@ -359,7 +360,7 @@ class BaseAutoencoder(BaseWrapper):
         )
 
     def _routed_callbacks(self):
-        """The ``callbacks`` and ``fit__callbacks`` parameters as a flat list, built by scikeras' routing."""
+        """``callbacks`` and ``fit__callbacks`` as one flat list (scikeras' routing)."""
         params = self.get_params()
         found = []
         for destination in ("callbacks", "fit__callbacks"):
@@ -396,7 +397,8 @@ class BaseAutoencoder(BaseWrapper):
         )
         if self.architecture == "conv":
             options["filters"] = tuple(self.filters)
-            build, shape = build_conv_autoencoder, self._image_shape(n_features)
+            build = build_conv_autoencoder
+            shape = image_shape_3d(self.image_shape, n_features)
         else:
             options["hidden_layer_sizes"] = self._hidden_sizes()
             build, shape = build_dense_autoencoder, n_features
@@ -436,27 +438,6 @@ class BaseAutoencoder(BaseWrapper):
         if isinstance(self.hidden_layer_sizes, Integral):
             return (self.hidden_layer_sizes,)
         return tuple(self.hidden_layer_sizes)
-
-    def _image_shape(self, n_features):
-        """``image_shape`` as ``(height, width, channels)``, checked against the data."""
-        shape = self.image_shape
-        if shape is None:
-            raise ValueError(
-                "architecture='conv' needs image_shape=(height, width) or "
-                "(height, width, channels), e.g. image_shape=(28, 28) for MNIST."
-            )
-        shape = tuple(shape) if len(shape) == 3 else (*tuple(shape), 1)
-        if len(shape) != 3 or not all(isinstance(v, Integral) and v > 0 for v in shape):
-            raise ValueError(
-                f"image_shape must be 2 or 3 positive ints, got {self.image_shape!r}."
-            )
-        if np.prod(shape) != n_features:
-            raise ValueError(
-                f"image_shape={self.image_shape!r} holds {int(np.prod(shape))} values per "
-                f"image, but X has {n_features} features. Images must arrive "
-                "flattened, one row of height * width * channels values each."
-            )
-        return shape
 
     @property
     def encoder_(self):
@@ -505,7 +486,7 @@ class BaseAutoencoder(BaseWrapper):
         check_is_fitted(self)
         X_checked = self._check_X(X)
         reconstruction = self._unscale(self._run(self.model_, self._scale(X_checked)))
-        return _like_input(reconstruction.astype(X_checked.dtype, copy=False), X)
+        return _validation.like_input(reconstruction.astype(X_checked.dtype, copy=False), X)
 
     def reconstruction_error(self, X, per_feature=False):
         """Squared reconstruction error of each row, or of each cell.
@@ -533,7 +514,7 @@ class BaseAutoencoder(BaseWrapper):
         cell_errors = (X_checked - reconstruction) ** 2
         if not per_feature:
             return cell_errors.mean(axis=1)
-        return _like_input(cell_errors, X)
+        return _validation.like_input(cell_errors, X)
 
     def score(self, X, y=None, sample_weight=None):
         """Negative mean squared reconstruction error (higher is better).
@@ -642,33 +623,7 @@ class BaseAutoencoder(BaseWrapper):
         super().__setstate__(state)
 
 
-def _drop_weightless(X, target, sample_weight):
-    """Rows of zero weight dropped, as if absent; weights rescaled to mean 1.
-
-    With weights of mean 1 the loss of a full batch is the weighted mean
-    ``sum(w * loss) / sum(w)``, so a weight of 2 counts exactly as a repeated row.
-    """
-    weights = _validation.check_sample_weight(sample_weight, X)
-    if weights is None:
-        return X, target, None
-    kept = weights > 0
-    if not kept.all():
-        X = X[kept]
-        target = None if target is None else target[kept]
-        weights = weights[kept]
-    return X, target, weights / weights.mean()
-
-
-def _like_input(values, X):
-    """``values`` as a DataFrame with ``X``'s index and columns when ``X`` is one."""
-    if isinstance(X, pd.DataFrame):
-        return pd.DataFrame(values, index=X.index, columns=X.columns)
-    return values
-
-
 def _deprecated(old, new):
-    import warnings
-
     warnings.warn(
         f"{old} is deprecated and will be removed in skae 0.3; use {new}.",
         FutureWarning,

@@ -6,10 +6,9 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._architectures import Corruption
 from . import _validation
-from ._architectures import assemble
-from ._base import _atomic_fit, _like_input
+from ._architectures import Corruption, assemble
+from ._base import _atomic_fit
 from ._sklearn_compat import Interval, StrOptions
 from ._transformer import AutoencoderTransformer
 
@@ -227,7 +226,7 @@ n_iter_no_change, tol, metrics, callbacks, warm_start, random_state, verbose, **
         X_checked = self._check_X(X)
         seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
         noisy = self._make_corruption(seed).corrupt(X_checked.astype("float32"))
-        return _like_input(np.asarray(noisy).astype(X_checked.dtype, copy=False), X)
+        return _validation.like_input(np.asarray(noisy).astype(X_checked.dtype, copy=False), X)
 
     def score(self, X, y=None, sample_weight=None):
         """Denoising quality: minus the mean squared error to the clean data.

@@ -8,8 +8,9 @@ function and every callback); on a small autoencoder that is most of the
 time. :func:`fit_arrays` holds the data as tensors and runs each epoch as one
 compiled function that loops over the batches and calls the model's own
 ``train_step``, so the loss, ``add_loss`` terms, dropout, metrics and the
-optimizer behave exactly as in ``Model.fit``. Callbacks run once per epoch, as ``Model.fit`` runs them with
-``steps_per_execution`` equal to the steps of an epoch.
+optimizer behave exactly as in ``Model.fit``. Callbacks run once per epoch,
+as ``Model.fit`` runs them with ``steps_per_execution`` equal to the steps of
+an epoch.
 
 :func:`predict_arrays` calls one compiled forward pass per chunk of rows,
 without the per-call bookkeeping of ``predict_on_batch``.
@@ -228,11 +229,12 @@ def predict_arrays(model, x, chunk_size, outputs="model"):
     parts = first if isinstance(first, tuple) else (first,)
     # Preallocated arrays: no list of chunks, no concatenated copy.
     results = tuple(np.empty((len(x),) + p.shape[1:], dtype=p.dtype) for p in parts)
-    for result, part in zip(results, parts):
+    for result, part in zip(results, parts, strict=True):
         result[:chunk_size] = part
     for start in range(chunk_size, len(x), chunk_size):
         chunk = _numpy(forward(x[start : start + chunk_size]))
-        for result, part in zip(results, chunk if isinstance(chunk, tuple) else (chunk,)):
+        chunk = chunk if isinstance(chunk, tuple) else (chunk,)
+        for result, part in zip(results, chunk, strict=True):
             result[start : start + chunk_size] = part
     return results if isinstance(first, tuple) else results[0]
 

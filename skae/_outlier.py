@@ -6,7 +6,8 @@ import numpy as np
 from sklearn.base import OutlierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseAutoencoder, _atomic_fit, _like_input
+from . import _validation
+from ._base import BaseAutoencoder, _atomic_fit
 from ._sklearn_compat import Interval
 
 
@@ -298,7 +299,7 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
         check_is_fitted(self)
         errors, _ = self._forward(self._scale(self._check_X(X)))
         cells = errors / self.feature_error_scale_
-        return _like_input(cells, X) if per_feature else cells.mean(axis=1)
+        return _validation.like_input(cells, X) if per_feature else cells.mean(axis=1)
 
     # ------------------------------------------------------------------
 

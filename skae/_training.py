@@ -100,7 +100,7 @@ def restore(model, saved):
     model.set_weights(weights)
     variables = model.optimizer.variables
     if len(variables) == len(slots):  # the optimizer may have been built since
-        for variable, value in zip(variables, slots):
+        for variable, value in zip(variables, slots, strict=True):
             variable.assign(value)
 
 
@@ -149,7 +149,9 @@ def _rule_callbacks(options, validate, single_epoch):
 
 
 class HalveOnPlateau(keras.callbacks.Callback):
-    """Halve the learning rate when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
+    """Halve the learning rate when ``monitor`` stalls for ``patience`` epochs.
+
+    Stalling means no improvement by at least ``min_delta``.
 
     ``keras.callbacks.ReduceLROnPlateau`` with ``factor=0.5``, which logs the
     rate as ``learning_rate`` too, without its NumPy conversion of the rate

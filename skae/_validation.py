@@ -21,6 +21,8 @@ __all__ = [
     "check_sample_weight",
     "check_target",
     "check_X",
+    "drop_weightless",
+    "like_input",
 ]
 
 # Largest magnitude the float32 networks can take in.
@@ -125,3 +127,27 @@ def explained_errors(who, input_name="X"):
                 "Rescale it first, e.g. divide by a power of ten or take logarithms."
             ) from error
         raise
+
+
+def drop_weightless(X, target, sample_weight):
+    """Rows of zero weight dropped, as if absent; weights rescaled to mean 1.
+
+    With weights of mean 1 the loss of a full batch is the weighted mean
+    ``sum(w * loss) / sum(w)``, so a weight of 2 counts exactly as a repeated row.
+    """
+    weights = check_sample_weight(sample_weight, X)
+    if weights is None:
+        return X, target, None
+    kept = weights > 0
+    if not kept.all():
+        X = X[kept]
+        target = None if target is None else target[kept]
+        weights = weights[kept]
+    return X, target, weights / weights.mean()
+
+
+def like_input(values, X):
+    """``values`` as a DataFrame with ``X``'s index and columns when ``X`` is one."""
+    if isinstance(X, pd.DataFrame):
+        return pd.DataFrame(values, index=X.index, columns=X.columns)
+    return values
