@@ -103,6 +103,92 @@ def build_dense_autoencoder(
     return encoder, keras.Model(latent, outputs, name="decoder")
 
 
+def build_pca_residual_autoencoder(
+    components,
+    mean,
+    *,
+    hidden_layer_sizes=(128, 64),
+    activation="relu",
+    output_activation="linear",
+    dropout=0.0,
+    l1=0.0,
+    kernel_initializer="glorot_uniform",
+    code_width=None,
+    seed=None,
+):
+    """Build an encoder and decoder that start as PCA and learn non-linear corrections.
+
+    The code is PCA's score plus a correction from a dense network of the
+    input, and the reconstruction is PCA's plus a correction from a dense
+    network of the code::
+
+        code = (x - mean) @ components.T + f(x)
+        reconstruction = mean + code @ components + g(code)
+
+    The linear maps are fixed; ``f`` and ``g`` end in layers initialised to
+    zero, so the untrained autoencoder is PCA exactly, and training can only
+    add what a linear code misses.
+
+    Parameters
+    ----------
+    components : ndarray of shape (latent_dim, n_features)
+        Principal axes, one per row (as ``PCA.components_``); rows of zeros
+        pad a code wider than the data's rank.
+    mean : ndarray of shape (n_features,)
+        Mean of the training rows (as ``PCA.mean_``).
+    hidden_layer_sizes, activation, output_activation, dropout, l1, kernel_initializer, seed
+        As in :func:`build_dense_autoencoder`, for the corrections ``f``
+        (``hidden_layer_sizes``) and ``g`` (reversed).
+    code_width : None
+        Must be None or ``latent_dim``: the code is PCA's.
+
+    Returns
+    -------
+    encoder, decoder : keras.Model
+        Uncompiled models, named ``"encoder"`` and ``"decoder"``.
+    """
+    latent_dim, n_features = components.shape
+    if code_width not in (None, latent_dim):
+        raise ValueError("A PCA-started code has latent_dim values per row.")
+    seeds = _seed_stream(seed)
+
+    def dense(units, name, activation=activation):
+        initializer = _initializer(kernel_initializer, next(seeds))
+        return layers.Dense(
+            units, activation=activation, kernel_initializer=initializer, name=name
+        )
+
+    def zero_dense(units, name):
+        return layers.Dense(units, kernel_initializer="zeros", name=name)
+
+    def fixed(units, kernel, bias, name):
+        layer = layers.Dense(units, trainable=False, name=name)
+        layer.build((None, kernel.shape[0]))
+        layer.set_weights([kernel.astype("float32"), bias.astype("float32")])
+        return layer
+
+    inputs = keras.Input((n_features,), name="input")
+    x = inputs
+    for i, units in enumerate(hidden_layer_sizes):
+        x = dense(units, f"encoder_hidden_{i}")(x)
+        if dropout > 0:
+            x = layers.Dropout(dropout, seed=next(seeds), name=f"encoder_dropout_{i}")(x)
+    correction = zero_dense(latent_dim, "code_correction")(x)
+    scores = fixed(latent_dim, components.T, -mean @ components.T, "pca_scores")(inputs)
+    code = layers.Add(name="code")([scores, correction])
+    encoder = keras.Model(inputs, _code(code, l1), name="encoder")
+
+    latent = keras.Input((latent_dim,), name="latent")
+    y = latent
+    for i, units in enumerate(reversed(hidden_layer_sizes)):
+        y = dense(units, f"decoder_hidden_{i}")(y)
+    correction = zero_dense(n_features, "reconstruction_correction")(y)
+    linear = fixed(n_features, components, mean, "pca_reconstruction")(latent)
+    outputs = layers.Add(name="reconstruction_sum")([linear, correction])
+    outputs = layers.Activation(output_activation, name="reconstruction")(outputs)
+    return encoder, keras.Model(latent, outputs, name="decoder")
+
+
 def image_shape_3d(image_shape, n_features):
     """``image_shape`` as ``(height, width, channels)``, checked against the row width."""
     if image_shape is None:

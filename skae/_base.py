@@ -39,6 +39,7 @@ from ._architectures import (
     assemble,
     build_conv_autoencoder,
     build_dense_autoencoder,
+    build_pca_residual_autoencoder,
     image_shape_3d,
     split_autoencoder,
 )
@@ -107,9 +108,12 @@ class BaseAutoencoder(BaseWrapper):
         "feature_names_in_": "names",
         "scaler_": "scaler",
         "history_": "history",
+        "pca_fallback_": "bool",
     }
     # Those of them that may be absent from a fitted estimator.
-    _optional_attributes = frozenset({"feature_names_in_"})
+    _optional_attributes = frozenset({"feature_names_in_", "pca_fallback_"})
+    # Whether init="auto" starts a dense network with a linear output as PCA.
+    _pca_init_by_default = False
 
     _parameter_constraints = {
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
@@ -122,6 +126,7 @@ class BaseAutoencoder(BaseWrapper):
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "l1": [Interval(Real, 0, None, closed="left")],
         "scaling": [StrOptions(set(_scaling.SCALERS)), None],
+        "init": [StrOptions({"auto", "pca", "random"})],
         "loss": [str, callable, HasMethods("call")],
         "optimizer": [str, type, HasMethods("apply_gradients")],
         "learning_rate": [
@@ -156,6 +161,7 @@ class BaseAutoencoder(BaseWrapper):
         dropout=0.0,
         l1=0.0,
         scaling="minmax",
+        init="auto",
         loss="mse",
         optimizer="adam",
         learning_rate=1e-3,
@@ -184,6 +190,7 @@ class BaseAutoencoder(BaseWrapper):
         self.dropout = dropout
         self.l1 = l1
         self.scaling = scaling
+        self.init = init
         self.loss = loss
         self.optimizer = optimizer
         self.learning_rate = learning_rate
@@ -241,6 +248,11 @@ class BaseAutoencoder(BaseWrapper):
             raise ValueError(
                 f"filters must be a non-empty sequence of positive ints, got {self.filters!r}."
             )
+        if self.init == "pca" and self.architecture != "dense":
+            raise ValueError(
+                "init='pca' starts a dense network as PCA; with architecture='conv' "
+                "pass init='random' (or 'auto')."
+            )
         if self.lr_schedule == "plateau" and _is_lr_schedule(self.learning_rate):
             raise ValueError(
                 "lr_schedule='plateau' changes a float learning_rate; with a Keras "
@@ -275,16 +287,19 @@ class BaseAutoencoder(BaseWrapper):
         seed = self._fit_seed()
         epoch = self.n_iter_ if keep else 0
         if not keep:
-            self.model_ = self._build_model(X.shape[1], seed)
+            self.model_ = self._build_model(x, seed)
         self._set_training_mode(target_given=target_given)
-        logs = _training.train(
+        guard = self._starts_as_pca() and not single_epoch
+        logs, kept_start = _training.train(
             self.model_, x, y, weights, self._training_options(),
             seed=None if seed is None else seed + epoch,
-            initial_epoch=epoch, single_epoch=single_epoch,
+            initial_epoch=epoch, single_epoch=single_epoch, keep_start_unless_beaten=guard,
         )
         self.history_ = _training.extend_history(
             self.history_ if keep else None, logs, float(np.abs(x).max(initial=0.0))
         )
+        if guard:
+            self.pca_fallback_ = kept_start
         return x
 
     @_atomic_fit
@@ -330,7 +345,7 @@ class BaseAutoencoder(BaseWrapper):
         self._validate_params()
         X = self._check_X(X, reset=True)
         self.scaler_ = _scaling.fit_scaler(self.scaling, X)
-        self.model_ = self._build_model(X.shape[1], self._fit_seed())
+        self.model_ = self._build_model(self._scale(X), self._fit_seed())
         self.history_ = {}
         return self
 
@@ -385,8 +400,21 @@ class BaseAutoencoder(BaseWrapper):
     # ------------------------------------------------------------------
     # the network
 
-    def _build_model(self, n_features, seed):
-        """Build and compile the autoencoder; ``model__*`` parameters reach the builder."""
+    def _starts_as_pca(self):
+        """Whether the network starts as PCA (``init``, resolved)."""
+        if self.init == "random":
+            return False
+        if self.init == "pca":
+            return True
+        plain = self.output_activation == "linear" and self.loss == "mse"
+        return self._pca_init_by_default and self.architecture == "dense" and plain
+
+    def _build_model(self, x, seed):
+        """Build and compile the autoencoder; ``model__*`` parameters reach the builder.
+
+        ``x`` holds the scaled training rows (for a network started as PCA).
+        """
+        n_features = x.shape[1]
         options = dict(
             activation=self.activation,
             output_activation=self.output_activation,
@@ -402,11 +430,17 @@ class BaseAutoencoder(BaseWrapper):
         else:
             options["hidden_layer_sizes"] = self._hidden_sizes()
             build, shape = build_dense_autoencoder, n_features
+        if self._starts_as_pca():
+            build, shape = build_pca_residual_autoencoder, _pca(x, self.latent_dim, seed)
         routed = route_params(
             self.get_params(), destination="model",
             pass_filter=getattr(self, "_user_params", set()), strict=True,
         )
-        encoder, decoder = build(shape, self.latent_dim, **{**options, **routed})
+        if build is build_pca_residual_autoencoder:
+            components, mean = shape
+            encoder, decoder = build(components, mean, **{**options, **routed})
+        else:
+            encoder, decoder = build(shape, self.latent_dim, **{**options, **routed})
         model = self._assemble(encoder, decoder, seed)
         model.compile(**self._compile_arguments())
         return model
@@ -621,6 +655,17 @@ class BaseAutoencoder(BaseWrapper):
         if saved is not None:
             _persistence._check_versions(saved, strict=False)
         super().__setstate__(state)
+
+
+def _pca(x, latent_dim, seed):
+    """PCA's ``(components, mean)`` of scaled rows, zero rows padding a code wider than the rank."""
+    from sklearn.decomposition import PCA
+
+    rank = min(latent_dim, *x.shape)
+    pca = PCA(n_components=rank, random_state=seed).fit(x.astype(np.float64))
+    components = np.zeros((latent_dim, x.shape[1]))
+    components[:rank] = pca.components_
+    return components, pca.mean_
 
 
 def _deprecated(old, new):

@@ -104,6 +104,7 @@ n_iter_no_change, tol, metrics, callbacks, warm_start, random_state, verbose, **
         dropout=0.0,
         l1=0.0,
         scaling="minmax",
+        init="auto",
         loss="mse",
         optimizer="adam",
         learning_rate=1e-3,
@@ -133,6 +134,7 @@ n_iter_no_change, tol, metrics, callbacks, warm_start, random_state, verbose, **
             dropout=dropout,
             l1=l1,
             scaling=scaling,
+            init=init,
             loss=loss,
             optimizer=optimizer,
             learning_rate=learning_rate,
@@ -274,6 +276,10 @@ n_iter_no_change, tol, metrics, callbacks, warm_start, random_state, verbose, **
                 f"{y.shape}. Pass y=None to let the estimator corrupt X itself."
             )
         return y
+
+    # The held-out check of a PCA start measures clean reconstructions, not
+    # denoising: the denoiser starts from random weights.
+    _pca_init_by_default = False
 
     def _assemble(self, encoder, decoder, seed):
         # The network sees scaled rows: corrupt them in the data's own units.

@@ -16,7 +16,12 @@ from sklearn.preprocessing import (
 
 __all__ = ["SCALERS", "affine_map", "fit_scaler", "scale", "unscale"]
 
-SCALERS = {"standard": StandardScaler, "minmax": MinMaxScaler, "robust": RobustScaler}
+SCALERS = {
+    "standard": StandardScaler,
+    "minmax": MinMaxScaler,
+    "robust": RobustScaler,
+    "uniform": StandardScaler,  # with one common scale, set in fit_scaler
+}
 
 # Scaled training values beyond this magnitude make the network's first
 # activations overflow or its gradients explode: refuse them at fit time,
@@ -26,6 +31,9 @@ _LARGEST_SCALED = 1e6
 
 def fit_scaler(scaling, X, sample_weight=None):
     """The scaler named by ``scaling`` (identity for None), fitted on ``X``.
+
+    ``"uniform"`` is a ``StandardScaler`` whose ``scale_`` is one value for
+    every column.
 
     Rows of zero weight must already be dropped: then min-max and robust
     scaling, which ignore repetitions, honour integer weights too.
@@ -39,6 +47,11 @@ def fit_scaler(scaling, X, sample_weight=None):
     if not isinstance(scaler, StandardScaler):
         return scaler.fit(X)
     scaler.fit(X, sample_weight=sample_weight)
+    if scaling == "uniform":
+        # Centre each column, divide all by one scale (the root mean column
+        # variance): columns keep their relative weights in the loss, as in PCA.
+        common = float(np.sqrt(np.mean(scaler.var_))) if scaler.var_.size else 1.0
+        scaler.scale_ = np.full_like(scaler.scale_, common if common > 0 else 1.0)
     # A constant column's mean is its value, but summed up it can round off
     # (1e26 becomes 1e26 + 1e10), and the column would scale far from 0.
     constant = (X.min(axis=0) == X.max(axis=0)) if len(X) else []

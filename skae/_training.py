@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import keras
 import numpy as np
 
-from ._loops import fit_model
+from ._loops import evaluate_arrays, fit_model
 
 __all__ = ["TrainingOptions", "extend_history", "restore", "snapshot", "train"]
 
@@ -32,12 +32,27 @@ class TrainingOptions:
     fit_args: dict = field(default_factory=dict)  # routed fit__* arguments
 
 
-def train(model, x, y, sample_weight, options, *, seed, initial_epoch=0, single_epoch=False):
-    """Train ``model`` on scaled arrays; return the new epochs' logs as a dict of lists.
+def train(
+    model, x, y, sample_weight, options, *, seed, initial_epoch=0, single_epoch=False,
+    keep_start_unless_beaten=False,
+):
+    """Train ``model`` on scaled arrays.
 
     ``single_epoch`` marks a ``partial_fit`` step: one epoch, no validation
     split, no stopping rule or schedule. ``seed`` seeds the validation split
     and the row orders; None draws fresh ones.
+
+    With ``keep_start_unless_beaten``, the weights the model starts from are
+    put back at the end unless training lowered the loss on the held-out
+    rows (on the training rows without ``early_stopping``). A model that
+    starts as PCA therefore ends no worse than PCA on those rows.
+
+    Returns
+    -------
+    logs : dict of str to list of float
+        The new epochs' logs.
+    kept_start : bool or None
+        Whether the start was put back (None without ``keep_start_unless_beaten``).
     """
     epochs = 1 if single_epoch else options.epochs
     validate = options.early_stopping and not single_epoch
@@ -47,6 +62,9 @@ def train(model, x, y, sample_weight, options, *, seed, initial_epoch=0, single_
             x, y, sample_weight, options.validation_fraction, seed
         )
     callbacks = list(options.callbacks) + _rule_callbacks(options, validate, single_epoch)
+    judge = validation_data or (x, y, sample_weight)
+    if keep_start_unless_beaten:
+        start, start_loss = snapshot(model), evaluate_arrays(model, *judge)
     history = fit_model(
         model, x, y, seed=seed, sample_weight=sample_weight,
         batch_size=options.batch_size, epochs=initial_epoch + epochs,
@@ -54,7 +72,12 @@ def train(model, x, y, sample_weight, options, *, seed, initial_epoch=0, single_
         validation_data=validation_data, callbacks=callbacks,
         verbose=options.verbose, **options.fit_args,
     )
-    return history.history
+    if not keep_start_unless_beaten:
+        return history.history, None
+    kept = not evaluate_arrays(model, *judge) < start_loss
+    if kept:
+        restore(model, start)
+    return history.history, kept
 
 
 def extend_history(history, new_logs, largest_input):

@@ -18,6 +18,16 @@ class AutoencoderTransformer(
     decoder. Unlike PCA the maps are non-linear, so data lying on a curved
     low-dimensional surface can be coded with fewer dimensions.
 
+    By default the network starts as PCA and can only improve on it: the
+    code is PCA's score plus a learned non-linear correction, the
+    reconstruction PCA's plus another, and both corrections start at zero.
+    Training holds out ``validation_fraction`` of the rows, keeps the epoch
+    that reconstructs them best, and falls back to PCA's solution if no epoch
+    beat it there (``pca_fallback_``). Like PCA, it minimises the squared
+    error in the input's own units (``scaling="uniform"``): put a
+    ``StandardScaler`` in front for columns in different units, as you would
+    for PCA.
+
     Parameters
     ----------
     latent_dim : int, default=8
@@ -51,21 +61,30 @@ class AutoencoderTransformer(
     l1 : float, default=0.0
         L1 activity penalty on the code, for a sparse autoencoder: adds
         ``l1 * mean over rows of sum(|code|)`` to the loss.
-    scaling : {"minmax", "standard", "robust"} or None, default="minmax"
-        Per-column scaling fitted on the training data and applied before the
-        network (``MinMaxScaler``, ``StandardScaler`` or ``RobustScaler``), so
-        columns on very different scales train together; outputs are mapped
-        back, so ``inverse_transform`` and the reconstruction errors are in the
-        input's units. The default keeps the relative weight of columns that
-        share a unit (pixels, sensor arrays), which ``"standard"`` does not: on
-        8x8 digits it halves the reconstruction error at ``latent_dim=8``.
-        ``None`` feeds the data as is, e.g. for images already in [0, 1].
+    scaling : {"uniform", "minmax", "standard", "robust"} or None, default="uniform"
+        Scaling fitted on the training data and applied before the network;
+        outputs are mapped back, so ``inverse_transform`` and the
+        reconstruction errors are in the input's units. ``"uniform"`` centres
+        each column and divides all of them by one common scale (the root mean
+        column variance), so every column keeps its weight in the loss, as in
+        PCA. ``"minmax"``, ``"standard"`` and ``"robust"`` scale each column on
+        its own (``MinMaxScaler``, ``StandardScaler``, ``RobustScaler``), which
+        makes every column weigh about the same in the loss. ``None`` feeds
+        the data as is, e.g. for images already in [0, 1].
+    init : {"auto", "pca", "random"}, default="auto"
+        ``"pca"``: the dense network starts as PCA of the scaled training rows
+        and learns non-linear corrections on top (see above), and training
+        keeps the start unless it beats it on the held-out rows (on the
+        training rows when ``early_stopping=False``). ``"random"``: a plain
+        autoencoder with randomly initialised weights. ``"auto"``: ``"pca"``
+        for ``architecture="dense"`` with ``output_activation="linear"`` and
+        ``loss="mse"``, else ``"random"``.
     loss : str or keras.losses.Loss, default="mse"
         Training loss, measured between the scaled input and its reconstruction.
     optimizer : str, type or keras.optimizers.Optimizer, default="adam"
         Keras optimizer. A name or class gets ``learning_rate`` and any routed
         ``optimizer__*`` parameter; an instance is used as given.
-    learning_rate : float or keras.optimizers.schedules.LearningRateSchedule, default=1e-3
+    learning_rate : float or keras.optimizers.schedules.LearningRateSchedule, default=3e-3
         Initial learning rate of the optimizer.
     lr_schedule : {"plateau"} or None, default="plateau"
         ``"plateau"`` halves the learning rate when the monitored loss (the
@@ -78,14 +97,14 @@ class AutoencoderTransformer(
         Rows per gradient step.
     shuffle : bool, default=True
         Whether to visit the rows in a new random order in each epoch.
-    early_stopping : bool, default=False
+    early_stopping : bool, default=True
         If True, hold out ``validation_fraction`` of the rows, stop when the
         validation loss has not improved by ``tol`` for ``n_iter_no_change``
         epochs, and restore the weights of the best epoch. If False, training
         stops when the training loss stops improving in the same way.
     validation_fraction : float, default=0.1
         Fraction of rows held out when ``early_stopping`` is True.
-    n_iter_no_change : int or None, default=10
+    n_iter_no_change : int or None, default=20
         Patience, in epochs, of the stopping rule. ``None`` always trains for
         ``epochs`` epochs.
     tol : float, default=1e-4
@@ -123,6 +142,9 @@ class AutoencoderTransformer(
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Column names seen during ``fit``, when ``X`` had string column names.
+    pca_fallback_ : bool
+        Only for a network started as PCA: True when training did not beat
+        PCA on the held-out rows, so the model is PCA's solution.
     scaler_ : transformer
         The fitted input scaling (see ``scaling``): a ``MinMaxScaler``,
         ``StandardScaler``, ``RobustScaler``, or an identity
@@ -155,6 +177,71 @@ class AutoencoderTransformer(
     >>> ae.get_feature_names_out()[:2]
     array(['autoencodertransformer0', 'autoencodertransformer1'], dtype=object)
     """
+
+    _pca_init_by_default = True
+
+    def __init__(
+        self,
+        latent_dim=8,
+        *,
+        architecture="dense",
+        image_shape=None,
+        filters=(32, 64),
+        hidden_layer_sizes=(128, 64),
+        activation="relu",
+        output_activation="linear",
+        dropout=0.0,
+        l1=0.0,
+        scaling="uniform",
+        init="auto",
+        loss="mse",
+        optimizer="adam",
+        learning_rate=3e-3,
+        lr_schedule="plateau",
+        epochs=200,
+        batch_size=64,
+        shuffle=True,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=20,
+        tol=1e-4,
+        metrics=None,
+        callbacks=None,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+        **kwargs,
+    ):
+        super().__init__(
+            latent_dim,
+            architecture=architecture,
+            image_shape=image_shape,
+            filters=filters,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            output_activation=output_activation,
+            dropout=dropout,
+            l1=l1,
+            scaling=scaling,
+            init=init,
+            loss=loss,
+            optimizer=optimizer,
+            learning_rate=learning_rate,
+            lr_schedule=lr_schedule,
+            epochs=epochs,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            metrics=metrics,
+            callbacks=callbacks,
+            warm_start=warm_start,
+            random_state=random_state,
+            verbose=verbose,
+            **kwargs,
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

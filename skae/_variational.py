@@ -85,6 +85,7 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
         **AutoencoderTransformer._parameter_constraints,
         "beta": [Interval(Real, 0, None, closed="left")],
         "loss": [StrOptions({"mse", "binary_crossentropy"})],
+        "init": [StrOptions({"auto", "random"})],
     }
 
     def __init__(
@@ -101,6 +102,7 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
         dropout=0.0,
         l1=0.0,
         scaling="standard",
+        init="auto",
         loss="mse",
         optimizer="adam",
         learning_rate=1e-3,
@@ -130,6 +132,7 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
             dropout=dropout,
             l1=l1,
             scaling=scaling,
+            init=init,
             loss=loss,
             optimizer=optimizer,
             learning_rate=learning_rate,
@@ -218,6 +221,8 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
         return float(np.average(self.score_samples(X), weights=sample_weight))
 
     # ------------------------------------------------------------------
+
+    _pca_init_by_default = False  # the encoder outputs moments, not a PCA score
 
     def _code_width(self):
         return 2 * self.latent_dim  # means, then log-variances
