@@ -29,8 +29,18 @@ from numbers import Integral, Real
 
 import keras
 import numpy as np
+
+if keras.backend.backend() != "tensorflow":
+    # The compiled loops and the inference path are TensorFlow functions.
+    raise ImportError(
+        f"skae needs Keras' TensorFlow backend, but Keras runs on "
+        f"{keras.backend.backend()!r} (KERAS_BACKEND or ~/.keras/keras.json). "
+        "Set KERAS_BACKEND=tensorflow before importing skae or Keras."
+    )
+
 from scikeras._utils import route_params, unflatten_params
 from scikeras.wrappers import BaseWrapper
+from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
@@ -208,9 +218,25 @@ class BaseAutoencoder(BaseWrapper):
         self.random_state = random_state
         self.verbose = verbose
         # scikeras' routed parameters (model__*, optimizer__*, fit__*, ...)
+        _check_routed_names(type(self), kwargs)
         vars(self).update(kwargs)
         if kwargs:
             self._user_params = set(kwargs)
+
+    def _get_param_names(self):
+        # scikeras takes every public attribute for a parameter, so one set
+        # by hand became one; scikit-learn's are the signature's, plus here
+        # the routed names given to the constructor or set_params.
+        own = BaseEstimator._get_param_names.__func__(type(self))
+        return sorted({*own, *getattr(self, "_user_params", ())})
+
+    def set_params(self, **params):
+        routed = {name for name in params if _routing_prefix(name) in self._routing_prefixes}
+        _check_routed_names(type(self), {n: v for n, v in params.items() if "__" in n})
+        super().set_params(**params)
+        if routed:
+            self._user_params = {*getattr(self, "_user_params", ()), *routed}
+        return self
 
     # ------------------------------------------------------------------
     # scikit-learn surface shared by every estimator
@@ -655,6 +681,22 @@ class BaseAutoencoder(BaseWrapper):
         if saved is not None:
             _persistence._check_versions(saved, strict=False)
         super().__setstate__(state)
+
+
+def _routing_prefix(name):
+    return name.split("__", 1)[0] if "__" in name else None
+
+
+def _check_routed_names(cls, kwargs):
+    """Raise TypeError, as Python does, for a keyword that is neither a parameter nor routed."""
+    prefixes = BaseAutoencoder._routing_prefixes | {"callbacks"}
+    unknown = sorted(name for name in kwargs if _routing_prefix(name) not in prefixes)
+    if unknown:
+        raise TypeError(
+            f"{cls.__name__}.__init__() got unexpected keyword argument(s) {unknown}. "
+            "Parameters are listed in the class's docstring; routed parameters start "
+            f"with one of {sorted(p + '__' for p in prefixes)}."
+        )
 
 
 def _pca(x, latent_dim, seed):
