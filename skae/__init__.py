@@ -12,6 +12,7 @@ _PUBLIC = {
     "BaseAutoencoder": "._base",
     "DenoisingAutoencoder": "._denoising",
     "InconsistentVersionWarning": "._persistence",
+    "ModelFileError": "._persistence",
     "VariationalAutoencoder": "._variational",
     "load": "._persistence",
 }
