@@ -1,0 +1,56 @@
+"""The ``skae`` command line: autoencoders on CSV and Parquet files.
+
+Commands
+--------
+``skae score DATA``
+    Score every row of DATA with an :class:`~skae.AutoencoderOutlierDetector`
+    (trained on DATA, or loaded with ``--model``) and write the columns
+    ``row``, ``score`` and ``label`` (+1 inlier, -1 outlier).
+``skae fit DATA -o MODEL``
+    Train a detector or an :class:`~skae.AutoencoderTransformer` on DATA and
+    save it with ``estimator.save(MODEL)``; ``skae.load(MODEL)`` reads it back.
+``skae compare DATA``
+    Held-out reconstruction error of PCA and of the autoencoder, side by side,
+    for several code sizes.
+
+DATA is a ``.csv``, ``.csv.gz``, ``.parquet`` or ``.pq`` file. A CSV is read
+with ``,`` between fields and ``.`` in numbers unless ``--sep`` and
+``--decimal`` say otherwise; one that looks written with other marks is
+refused. Numeric columns are used (text columns are named on stderr and
+ignored) unless ``--columns`` chooses them; a column of numbers with a few
+text cells is refused. With ``--chunksize`` the file is read in chunks of
+that many rows, so files larger than memory can be scored with a saved
+model, and trained on with ``partial_fit``.
+
+Outputs
+-------
+An output file is written under a unique temporary name beside it and
+renamed when complete: a failed or interrupted run leaves nothing behind,
+and two runs writing the same file cannot mix their rows. Stdout, and
+targets that are not regular files (``/dev/null``, a named pipe), receive
+the whole output once the work has succeeded, or nothing.
+
+Exit status
+-----------
+0 on success; 1 when the data, a model file or an output cannot be used
+(a missing value, text in a numeric column, an ambiguous or corrupt file,
+a model that is not a detector, training that diverged, a full disk), and
+for an internal error; 2 for a usage error (a bad option, a missing input
+file, an unknown file type, no numeric column); 130 on SIGINT (Ctrl-C),
+143 on SIGTERM and 129 on SIGHUP, after removing any temporary output.
+When the reader of stdout stops reading (``skae score DATA | head``),
+skae stops quietly with status 0.
+
+Errors are one line on stderr, ``skae: error: ...``, never a traceback. An
+exception the command line does not expect (a bug) is reported as an
+"internal error" with its type; set ``SKAE_TRACEBACK=1`` to see its
+traceback.
+
+Only the standard library, NumPy and pandas are imported at start-up:
+TensorFlow, scikit-learn and pyarrow are imported by the commands that need
+them, TensorFlow with its start-up log filtered (see ``_quiet``).
+"""
+
+from ._main import main
+
+__all__ = ["main"]

@@ -1,0 +1,125 @@
+"""``main``: run a command, turn every failure into one line and an exit status."""
+
+import os
+import signal
+import sys
+import threading
+import traceback
+from contextlib import contextmanager
+
+from ._messages import DataError, Terminated, UsageError, describe, error
+from ._parser import build_parser
+
+# Signals handled like Ctrl-C: every output removed, exit 128 + the signal.
+_TERMINATING = ("SIGTERM", "SIGHUP")
+
+
+def main(argv=None):
+    """Run the ``skae`` command line.
+
+    Parameters
+    ----------
+    argv : list of str or None, default=None
+        Arguments after the program name; ``None`` reads ``sys.argv[1:]``.
+
+    Returns
+    -------
+    status : int
+        0 on success, 1 for a data, model-file or internal error, 2 for a
+        usage error, 130 on SIGINT (Ctrl-C), 143 on SIGTERM, 129 on SIGHUP;
+        0 too when the reader of stdout stops reading (``skae ... | head``).
+
+    Examples
+    --------
+    >>> main(["--version"])  # doctest: +ELLIPSIS
+    skae ...
+    0
+    """
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # --help, --version, or an argparse usage error
+        code = exit_.code
+        return 0 if code is None else code if isinstance(code, int) else 2
+    with _signals_raise():
+        return _run(args.command, args)
+
+
+def _run(command, args):
+    """``command(args)``'s exit status; its failure, if any, on one line of stderr."""
+    try:
+        command(args)
+    except KeyboardInterrupt:
+        error("interrupted")
+        return 130
+    except Terminated as exc:
+        error(f"terminated ({signal.Signals(exc.signum).name})")
+        return 128 + exc.signum
+    except BrokenPipeError:
+        # The reader of stdout went away (``skae score DATA | head``): like
+        # ``yes | head``, that ends the command, and is no error of ours.
+        _silence_stdout()
+        return 0
+    except UsageError as exc:
+        error(describe(exc))
+        return 2
+    except (DataError, ValueError, OSError) as exc:
+        # Our own data errors, and what the estimators and the file system
+        # raise for bad values (a diverged fit) or I/O (a full disk).
+        error(describe(exc))
+        return 1
+    except MemoryError:
+        error("out of memory; use --chunksize to read DATA in smaller chunks")
+        return 1
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        error(_unexpected(exc))
+        return 1
+    return 0
+
+
+def _unexpected(exc):
+    """The message for an exception no part of the command line expected."""
+    if type(exc).__module__.split(".")[0] in ("tensorflow", "keras"):
+        return f"TensorFlow: {describe(exc)}"  # e.g. a GPU out of memory
+    if os.environ.get("SKAE_TRACEBACK"):
+        traceback.print_exc()
+    return (
+        f"internal error, {type(exc).__name__}: {describe(exc)} (a bug in skae or a "
+        "library it uses; set SKAE_TRACEBACK=1 to print the traceback for a report)"
+    )
+
+
+@contextmanager
+def _signals_raise():
+    """SIGTERM and SIGHUP raise :class:`Terminated`, as SIGINT raises KeyboardInterrupt.
+
+    So ``finally`` blocks and context managers clean up (temporary output
+    removed) on ``kill`` as on Ctrl-C. Only the first such signal raises: a
+    second one while cleaning up is ignored. Handlers are restored on exit.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set in the main thread
+        return
+    signums = [getattr(signal, name) for name in _TERMINATING if hasattr(signal, name)]
+
+    def handler(signum, frame):
+        for other in signums:
+            signal.signal(other, signal.SIG_IGN)
+        raise Terminated(signum)
+
+    previous = {signum: signal.signal(signum, handler) for signum in signums}
+    try:
+        yield
+    finally:
+        for signum, action in previous.items():
+            signal.signal(signum, action)
+
+
+def _silence_stdout():
+    """Point stdout at /dev/null, so that Python's flush at exit cannot fail again."""
+    try:
+        fileno = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # no file descriptor (e.g. in tests)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fileno)
+    os.close(devnull)

@@ -1,0 +1,99 @@
+"""TensorFlow's start-up log, filtered: the command line's output stays readable.
+
+Importing TensorFlow, and its first look for a GPU, print several lines on
+stderr on every run (oneDNN, CPU features, "Could not find cuda drivers",
+"failed call to cuInit ... CUDA error" on a machine without a GPU). Most are
+printed before ``TF_CPP_MIN_LOG_LEVEL`` takes effect, and the cuInit line is
+an ERROR, so that setting alone cannot hide them without hiding real errors.
+
+So, unless the user set ``TF_CPP_MIN_LOG_LEVEL`` themselves (their setting
+wins, and they see what TensorFlow prints), the command line sets it to 2
+(TensorFlow's own info and warnings hidden, errors shown) and, while
+TensorFlow loads and finds its devices, passes stderr (the file descriptor
+that TensorFlow's C++ code writes to) through a filter that drops the known
+start-up lines above and forwards every other line as it comes.
+"""
+
+import os
+import re
+import sys
+import threading
+
+# The start-up notes dropped; every other line gets through.
+_NOISE = re.compile(
+    r"All log messages before absl::InitializeLog\(\) is called"
+    r"|oneDNN custom operations are on"
+    r"|cudart_stub\.cc|Could not find cuda drivers"
+    r"|cpu_feature_guard\.cc|^To enable the following instructions:"
+    r"|failed call to cuInit|cuda_diagnostics\.cc"
+    r"|Unable to register cu(DNN|FFT|BLAS) factory"
+    r"|computation_placer\.cc|TF-TRT Warning|Could not find TensorRT"
+)
+
+
+def import_tensorflow():
+    """Import TensorFlow and find its devices, its start-up notes filtered.
+
+    Does nothing when TensorFlow is already imported; filters nothing when
+    ``TF_CPP_MIN_LOG_LEVEL`` was set by the user.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    if "TF_CPP_MIN_LOG_LEVEL" in os.environ:
+        _load()
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    with _FilteredStderr():
+        _load()
+
+
+def _load():
+    import tensorflow as tf
+
+    tf.config.list_physical_devices()  # the GPU look-up, which logs cuInit
+
+
+class _FilteredStderr:
+    """File descriptor 2 through a pipe; a thread forwards the lines kept.
+
+    Falls back to no filtering where file descriptors cannot be duplicated.
+    """
+
+    def __enter__(self):
+        self._saved = None
+        try:
+            sys.stderr.flush()
+            read, write = os.pipe()
+            self._saved = os.dup(2)
+            os.dup2(write, 2)
+            os.close(write)
+        except (OSError, ValueError):
+            return self
+        self._thread = threading.Thread(target=_forward, args=(read, self._saved), daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        if self._saved is None:
+            return
+        sys.stderr.flush()
+        os.dup2(self._saved, 2)  # closes the pipe's last write end: the thread ends
+        self._thread.join(timeout=10)
+        os.close(self._saved)
+
+
+def _forward(read, target):
+    """Copy lines from ``read`` to ``target``, dropping the start-up noise."""
+    pending = b""
+    with os.fdopen(read, "rb", buffering=0) as pipe:
+        while chunk := pipe.read(65536):
+            *lines, pending = (pending + chunk).split(b"\n")
+            _write(target, lines)
+    if pending:
+        _write(target, [pending])
+
+
+def _write(target, lines):
+    kept = [line for line in lines if not _NOISE.search(line.decode(errors="replace"))]
+    if kept:
+        os.write(target, b"".join(line + b"\n" for line in kept))
