@@ -1,5 +1,6 @@
 """DenoisingAutoencoder: learn to undo corruption, then clean data with predict."""
 
+import warnings
 from numbers import Real
 
 import numpy as np
@@ -23,8 +24,8 @@ class DenoisingAutoencoder(AutoencoderTransformer):
     By default it corrupts each training batch itself (Gaussian noise,
     masking or salt-and-pepper, drawn afresh at every step, seeded by
     ``random_state``) and learns to map it back to the original. Given pairs,
-    ``fit(X_noisy, X_clean)`` learns to map the first to the second and adds no
-    corruption of its own. Corruption happens in training only: ``predict``
+    ``fit(X_noisy, X_clean=X_clean)`` learns to map the first to the second and
+    adds no corruption of its own. Corruption happens in training only: ``predict``
     returns the cleaned data, ``transform`` the codes, both deterministic.
 
     Parameters
@@ -171,26 +172,33 @@ n_iter_no_change, tol, metrics, callbacks, warm_start, random_state, verbose, **
             raise ValueError(f"clip must be (low, high) with low < high; got {self.clip!r}.")
 
     @_atomic_fit
-    def fit(self, X, y=None, sample_weight=None):
-        """Train to denoise ``X``, or to map ``X`` to the clean ``y``.
+    def fit(self, X, y=None, sample_weight=None, *, X_clean=None):
+        """Train to denoise ``X``, or to map the noisy ``X`` to ``X_clean``.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Clean training data (corrupted during training), or the noisy half
             of given pairs.
-        y : None or array-like of shape (n_samples, n_features), default=None
-            The clean counterpart of a noisy ``X``. A 1-D ``y`` (labels that a
-            Pipeline passes along) is ignored.
+        y : None
+            Ignored, like the target a Pipeline passes to every step. (Clean
+            data of ``X``'s shape given as ``y`` are still used as
+            ``X_clean``, with a ``FutureWarning``: that spelling goes in skae 0.3.)
         sample_weight : array-like of shape (n_samples,), default=None
             Weight of each row in the training loss.
+        X_clean : array-like of shape (n_samples, n_features), default=None
+            The clean counterpart of a noisy ``X``. In a Pipeline, route it
+            with metadata routing: ``set_config(enable_metadata_routing=True)``,
+            ``denoiser.set_fit_request(X_clean=True)``, then
+            ``pipeline.fit(X, X_clean=...)``; a Pipeline never fills it by
+            accident.
 
         Returns
         -------
         self : DenoisingAutoencoder
             The fitted estimator.
         """
-        self._fit_autoencoder(X, self._clean_target(X, y), sample_weight)
+        self._fit_autoencoder(X, self._clean_target(X, y, X_clean), sample_weight)
         return self
 
     def predict(self, X):
@@ -211,6 +219,9 @@ n_iter_no_change, tol, metrics, callbacks, warm_start, random_state, verbose, **
     def corrupt(self, X, random_state=None):
         """Corrupt ``X`` as training does, e.g. to make noisy examples.
 
+        Works before ``fit`` too: the corruption depends only on ``noise``,
+        ``noise_level`` and ``clip``, in the data's own units.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -224,28 +235,32 @@ n_iter_no_change, tol, metrics, callbacks, warm_start, random_state, verbose, **
             The corrupted data, in the input's units (a DataFrame with ``X``'s
             index and columns when ``X`` is one).
         """
-        check_is_fitted(self)
-        X_checked = self._check_X(X)
+        if hasattr(self, "n_features_in_"):
+            X_checked = self._check_X(X)
+        else:  # the noise needs no fitted network
+            X_checked = _validation.check_array_like(X, "X", type(self).__name__)
         seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
         noisy = self._make_corruption(seed).corrupt(X_checked.astype("float32"))
         return _validation.like_input(np.asarray(noisy).astype(X_checked.dtype, copy=False), X)
 
-    def score(self, X, y=None, sample_weight=None):
+    def score(self, X, y=None, sample_weight=None, *, X_clean=None):
         """Denoising quality: minus the mean squared error to the clean data.
 
-        With ``y``, ``X`` is noisy and ``y`` clean: the score compares
-        ``predict(X)`` with ``y``. Without, ``X`` is clean: it is corrupted as
-        in training (with a fixed seed, so scores are comparable) and the score
+        With ``X_clean``, ``X`` is noisy: the score compares ``predict(X)``
+        with ``X_clean``. Without, ``X`` is clean: it is corrupted as in
+        training (with a fixed seed, so scores are comparable) and the score
         compares the denoised result with ``X``.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Noisy data (with ``y``) or clean data (without).
-        y : None or array-like of shape (n_samples, n_features), default=None
-            Clean counterpart of ``X``; a 1-D ``y`` is ignored.
+            Noisy data (with ``X_clean``) or clean data (without).
+        y : None
+            Ignored (clean data of ``X``'s shape as ``y``: as in :meth:`fit`).
         sample_weight : array-like of shape (n_samples,), default=None
             Weight of each row in the mean.
+        X_clean : array-like of shape (n_samples, n_features), default=None
+            Clean counterpart of ``X``.
 
         Returns
         -------
@@ -253,7 +268,7 @@ n_iter_no_change, tol, metrics, callbacks, warm_start, random_state, verbose, **
             Higher is better; 0 is a perfect denoising.
         """
         check_is_fitted(self)
-        target = self._clean_target(X, y)
+        target = self._clean_target(X, y, X_clean)
         if target is None:
             clean = self._check_X(X).astype(np.float64)
             denoised = super().predict(self.corrupt(X, random_state=0))
@@ -263,19 +278,27 @@ n_iter_no_change, tol, metrics, callbacks, warm_start, random_state, verbose, **
         errors = np.mean((np.asarray(denoised, dtype=np.float64) - clean) ** 2, axis=1)
         return -float(np.average(errors, weights=sample_weight))
 
-    def _clean_target(self, X, y):
-        """``y`` when it is a clean copy of ``X``, None when it is absent or labels."""
-        if y is None or np.asarray(y).ndim == 1:
-            return None
-        y = _validation.check_array_like(y, "y", type(self).__name__)
-        x_shape = X.shape if hasattr(X, "shape") else np.asarray(X).shape
-        # An X that is not 2-D gets its own, clearer error from _check_X.
-        if len(x_shape) == 2 and y.shape != x_shape:
-            raise ValueError(
-                f"y must be the clean version of X, with its shape {x_shape}; got "
-                f"{y.shape}. Pass y=None to let the estimator corrupt X itself."
+    def _clean_target(self, X, y, X_clean):
+        """The clean counterpart of ``X``: ``X_clean``, or (deprecated) a ``y`` of X's shape."""
+        x_shape = X.shape if hasattr(X, "shape") else np.shape(X)
+        if X_clean is None and y is not None and np.shape(y) == x_shape and len(x_shape) == 2:
+            warnings.warn(
+                "Passing the clean data as y is deprecated and will be ignored in skae "
+                "0.3 (a Pipeline passes its target as y): pass X_clean=... instead.",
+                FutureWarning,
+                stacklevel=3,
             )
-        return y
+            X_clean = y
+        if X_clean is None:
+            return None
+        X_clean = _validation.check_array_like(X_clean, "X_clean", type(self).__name__)
+        # An X that is not 2-D gets its own, clearer error from _check_X.
+        if len(x_shape) == 2 and X_clean.shape != x_shape:
+            raise ValueError(
+                f"X_clean must be the clean version of X, with its shape {x_shape}; "
+                f"got {X_clean.shape}. Leave it out to let the estimator corrupt X itself."
+            )
+        return X_clean
 
     # The held-out check of a PCA start measures clean reconstructions, not
     # denoising: the denoiser starts from random weights.
