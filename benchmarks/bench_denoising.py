@@ -24,6 +24,7 @@ PSNR is ``10 * log10(1 / MSE)`` over all test pixels (peak value 1).
 
 import argparse
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -113,6 +114,21 @@ def report(name, denoised, X_test, seconds, epochs):
     print(f"{name:<34}{mse:>9.4f}{psnr:>9.2f}{seconds:>11.1f}{epochs:>8}", flush=True)
 
 
+def require_data(data_dir, *names):
+    """Exit with status 2 and one line on stderr unless DATA_DIR holds ``names``."""
+    folder = Path(data_dir)
+    if not folder.is_dir():
+        problem = f"data folder {data_dir} does not exist"
+    else:
+        missing = [name for name in names if not (folder / name).is_file()]
+        if not missing:
+            return
+        problem = f"{data_dir} has no {', '.join(missing)}"
+    print(f"{Path(sys.argv[0]).name}: {problem}; see 'Data for the benchmarks' in the "
+          "README", file=sys.stderr)
+    sys.exit(2)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data_dir", help="folder holding mnist.npz")
@@ -120,6 +136,7 @@ def main():
     parser.add_argument("--latent-dim", type=int, default=64, help="skae's code width")
     parser.add_argument("--train-size", type=int, default=60_000)
     args = parser.parse_args()
+    require_data(args.data_dir, "mnist.npz")
     X_train, X_test = load(args.data_dir, args.train_size)
     X_test_noisy = add_noise(X_test, SEED + 1)
     print(f"{'model':<34}{'MSE':>9}{'PSNR dB':>9}{'train s':>11}{'epochs':>8}")

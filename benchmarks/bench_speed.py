@@ -46,6 +46,7 @@ machine and on what else it runs.
 import argparse
 import os
 import statistics
+import sys
 import threading
 import time
 import timeit
@@ -267,11 +268,27 @@ def load_data(data_dir, quick):
     return X_digits, digits_train, mnist
 
 
+def require_data(data_dir, *names):
+    """Exit with status 2 and one line on stderr unless DATA_DIR holds ``names``."""
+    folder = Path(data_dir)
+    if not folder.is_dir():
+        problem = f"data folder {data_dir} does not exist"
+    else:
+        missing = [name for name in names if not (folder / name).is_file()]
+        if not missing:
+            return
+        problem = f"{data_dir} has no {', '.join(missing)}"
+    print(f"{Path(sys.argv[0]).name}: {problem}; see 'Data for the benchmarks' in the "
+          "README", file=sys.stderr)
+    sys.exit(2)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data_dir", help="folder holding mnist.npz and tabular/")
     parser.add_argument("--quick", action="store_true", help="short smoke run")
     args = parser.parse_args()
+    require_data(args.data_dir, "mnist.npz", "tabular/adbench_http.npz")
     digits_all, digits_train, mnist = load_data(args.data_dir, args.quick)
     print(f"keras {keras.__version__}, {os.cpu_count()} CPU cores", flush=True)
     warm_up()

@@ -246,6 +246,21 @@ def run_parent(args):
               f"peak memory x{result['peak_mb'] / in_memory['peak_mb']:.2f}")
 
 
+def require_data(data_dir, *names):
+    """Exit with status 2 and one line on stderr unless DATA_DIR holds ``names``."""
+    folder = Path(data_dir)
+    if not folder.is_dir():
+        problem = f"data folder {data_dir} does not exist"
+    else:
+        missing = [name for name in names if not (folder / name).is_file()]
+        if not missing:
+            return
+        problem = f"{data_dir} has no {', '.join(missing)}"
+    print(f"{Path(sys.argv[0]).name}: {problem}; see 'Data for the benchmarks' in the "
+          "README", file=sys.stderr)
+    sys.exit(2)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data_dir", nargs="?", help="folder holding tabular/adbench_http.npz")
@@ -264,6 +279,7 @@ def main():
     elif args.data_dir is None:
         parser.error("DATA_DIR is required")
     else:
+        require_data(args.data_dir, "tabular/adbench_http.npz")
         run_parent(args)
 
 
