@@ -114,6 +114,7 @@ def build_pca_residual_autoencoder(
     l1=0.0,
     kernel_initializer="glorot_uniform",
     code_width=None,
+    train_linear=False,
     seed=None,
 ):
     """Build an encoder and decoder that start as PCA and learn non-linear corrections.
@@ -141,6 +142,8 @@ def build_pca_residual_autoencoder(
         (``hidden_layer_sizes``) and ``g`` (reversed).
     code_width : None
         Must be None or ``latent_dim``: the code is PCA's.
+    train_linear : bool, default=False
+        Whether training may change the linear maps too (they start as PCA).
 
     Returns
     -------
@@ -162,7 +165,7 @@ def build_pca_residual_autoencoder(
         return layers.Dense(units, kernel_initializer="zeros", name=name)
 
     def fixed(units, kernel, bias, name):
-        layer = layers.Dense(units, trainable=False, name=name)
+        layer = layers.Dense(units, trainable=train_linear, name=name)
         layer.build((None, kernel.shape[0]))
         layer.set_weights([kernel.astype("float32"), bias.astype("float32")])
         return layer

@@ -115,6 +115,7 @@ class BaseAutoencoder(BaseWrapper):
     # str to list of float). Subclasses extend it.
     _fitted_attributes = {
         "n_features_in_": "int",
+        "latent_dim_": "int",
         "feature_names_in_": "names",
         "scaler_": "scaler",
         "history_": "history",
@@ -126,7 +127,10 @@ class BaseAutoencoder(BaseWrapper):
     _pca_init_by_default = False
 
     _parameter_constraints = {
-        "latent_dim": [Interval(Integral, 1, None, closed="left")],
+        "latent_dim": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(Real, 0, 1, closed="neither"),
+        ],
         "architecture": [StrOptions({"dense", "conv"})],
         "image_shape": [tuple, list, None],
         "filters": ["array-like"],
@@ -313,6 +317,7 @@ class BaseAutoencoder(BaseWrapper):
         seed = self._fit_seed()
         epoch = self.n_iter_ if keep else 0
         if not keep:
+            self.latent_dim_ = self._resolve_latent_dim(x)
             self.model_ = self._build_model(x, seed)
         self._set_training_mode(target_given=target_given)
         guard = self._starts_as_pca() and not single_epoch
@@ -371,6 +376,7 @@ class BaseAutoencoder(BaseWrapper):
         self._validate_params()
         X = self._check_X(X, reset=True)
         self.scaler_ = _scaling.fit_scaler(self.scaling, X)
+        self.latent_dim_ = self._resolve_latent_dim(self._scale(X))
         self.model_ = self._build_model(self._scale(X), self._fit_seed())
         self.history_ = {}
         return self
@@ -457,7 +463,7 @@ class BaseAutoencoder(BaseWrapper):
             options["hidden_layer_sizes"] = self._hidden_sizes()
             build, shape = build_dense_autoencoder, n_features
         if self._starts_as_pca():
-            build, shape = build_pca_residual_autoencoder, _pca(x, self.latent_dim, seed)
+            build, shape = build_pca_residual_autoencoder, _pca(x, self.latent_dim_, seed)
         routed = route_params(
             self.get_params(), destination="model",
             pass_filter=getattr(self, "_user_params", set()), strict=True,
@@ -466,14 +472,29 @@ class BaseAutoencoder(BaseWrapper):
             components, mean = shape
             encoder, decoder = build(components, mean, **{**options, **routed})
         else:
-            encoder, decoder = build(shape, self.latent_dim, **{**options, **routed})
+            encoder, decoder = build(shape, self.latent_dim_, **{**options, **routed})
         model = self._assemble(encoder, decoder, seed)
         model.compile(**self._compile_arguments())
         return model
 
     def _code_width(self):
         """Width of the encoder's output: the code itself here."""
-        return self.latent_dim
+        return self.latent_dim_
+
+    @property
+    def _n_features_out(self):
+        """Width of ``transform``'s output, for ``get_feature_names_out``."""
+        return self.latent_dim_
+
+    def _resolve_latent_dim(self, x):
+        """``latent_dim``, or for a float, the fewest PCA components keeping that variance."""
+        if isinstance(self.latent_dim, Integral):
+            return int(self.latent_dim)
+        from sklearn.decomposition import PCA
+
+        ratios = PCA(random_state=0).fit(x.astype(np.float64)).explained_variance_ratio_
+        kept = np.searchsorted(np.cumsum(ratios), self.latent_dim - 1e-12) + 1
+        return int(min(kept, len(ratios)))
 
     def _assemble(self, encoder, decoder, seed):
         """Chain encoder and decoder into the autoencoder (a hook for subclasses)."""

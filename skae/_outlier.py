@@ -316,7 +316,7 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
         q = (errors / self.feature_error_scale_).mean(axis=1)
         centred = codes - self.code_mean_
         t2 = np.einsum("ij,jk,ik->i", centred, self.code_precision_, centred)
-        return q, t2 / self.latent_dim
+        return q, t2 / self.latent_dim_
 
     def _combine(self, q, t2):
         return -(q / self.q_scale_ + t2 / self.t2_scale_) / 2
@@ -335,7 +335,7 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
         covariance = np.atleast_2d(np.cov(codes, rowvar=False)) if len(codes) > 1 else None
         self.code_precision_ = (
             np.linalg.pinv(covariance) if covariance is not None
-            else np.zeros((self.latent_dim, self.latent_dim))
+            else np.zeros((self.latent_dim_, self.latent_dim_))
         )
         q, t2 = self._statistics(errors, codes)
         # Training rows reconstructed exactly (one row, constant columns) give

@@ -1,5 +1,6 @@
 """AutoencoderTransformer: a non-linear drop-in replacement for PCA."""
 
+import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -30,8 +31,12 @@ class AutoencoderTransformer(
 
     Parameters
     ----------
-    latent_dim : int, default=8
-        Width of the code, the analogue of PCA's ``n_components``.
+    latent_dim : int or float, default=8
+        Width of the code, the analogue of PCA's ``n_components``. A float in
+        (0, 1) asks for the narrowest code with which PCA keeps that fraction
+        of the (scaled) training data's variance, as ``PCA(n_components=0.95)``
+        does; started as PCA, the autoencoder keeps at least as much. The
+        width chosen is ``latent_dim_``.
     architecture : {"dense", "conv"}, default="dense"
         ``"dense"``: fully connected layers (``hidden_layer_sizes``).
         ``"conv"``: for images arriving flattened as rows of
@@ -142,6 +147,12 @@ class AutoencoderTransformer(
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Column names seen during ``fit``, when ``X`` had string column names.
+    latent_dim_ : int
+        Width of the code.
+    reconstruction_r2_ : float
+        Fraction of the training data's variance that the reconstructions
+        keep, ``1 - SSE / SST`` in the input's units (PCA's counterpart is
+        ``explained_variance_ratio_.sum()``).
     pca_fallback_ : bool
         Only for a network started as PCA: True when training did not beat
         PCA on the held-out rows, so the model is PCA's solution.
@@ -179,6 +190,10 @@ class AutoencoderTransformer(
     """
 
     _pca_init_by_default = True
+    _fitted_attributes = {
+        **BaseAutoencoder._fitted_attributes,
+        "reconstruction_r2_": "float",
+    }
 
     def __init__(
         self,
@@ -266,8 +281,16 @@ class AutoencoderTransformer(
         self : AutoencoderTransformer
             The fitted estimator.
         """
-        self._fit_autoencoder(X, None, sample_weight)
+        scaled = self._fit_autoencoder(X, None, sample_weight)
+        self.reconstruction_r2_ = self._r2(scaled)
         return self
+
+    def _r2(self, scaled):
+        """``1 - SSE / SST`` of scaled rows, both in the input's units."""
+        X = self._unscale(scaled)
+        residuals = X - self._unscale(self._run(self.model_, scaled))
+        total = np.sum((X - X.mean(axis=0)) ** 2)
+        return float(1 - np.sum(residuals**2) / total) if total > 0 else 1.0
 
     def transform(self, X):
         """Encode ``X`` into its ``latent_dim``-wide code.
@@ -311,9 +334,9 @@ class AutoencoderTransformer(
 
     def _check_codes(self, Z):
         codes = _validation.check_array_like(Z, "X", type(self).__name__)
-        if codes.shape[1] != self.latent_dim:
+        if codes.shape[1] != self.latent_dim_:
             raise ValueError(
                 f"X has {codes.shape[1]} features, but inverse_transform expects "
-                f"codes of width latent_dim={self.latent_dim}, as transform returns them."
+                f"codes of width {self.latent_dim_}, as transform returns them."
             )
         return codes

@@ -177,7 +177,7 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
                 f"got {n_samples!r}."
             )
         rng = check_random_state(random_state)
-        codes = rng.standard_normal((n_samples, self.latent_dim)).astype("float32")
+        codes = rng.standard_normal((n_samples, self.latent_dim_)).astype("float32")
         return self._unscale(self._run(self.decoder_, codes)).astype(np.float64)
 
     def score_samples(self, X):
@@ -197,7 +197,7 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
         check_is_fitted(self)
         scaled = self._scale(self._check_X(X))
         moments = self._run(self.encoder_, scaled)
-        reconstruction = self._run(self.decoder_, moments[:, : self.latent_dim])
+        reconstruction = self._run(self.decoder_, moments[:, : self.latent_dim_])
         kl = np.asarray(kl_divergence(moments.astype(np.float64)))
         return -(self._negative_log_likelihood(scaled, reconstruction) + kl)
 
@@ -225,7 +225,7 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
     _pca_init_by_default = False  # the encoder outputs moments, not a PCA score
 
     def _code_width(self):
-        return 2 * self.latent_dim  # means, then log-variances
+        return 2 * self.latent_dim_  # means, then log-variances
 
     def _assemble(self, encoder, decoder, seed):
         # The compiled loss averages over columns (mse, or binary
@@ -239,7 +239,7 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
         return assemble(encoder, decoder, between=sampling)
 
     def _encode(self, scaled):
-        return self._run(self.encoder_, scaled)[:, : self.latent_dim]
+        return self._run(self.encoder_, scaled)[:, : self.latent_dim_]
 
     def _negative_log_likelihood(self, scaled, reconstruction):
         scaled = scaled.astype(np.float64)
