@@ -121,6 +121,9 @@ _ARRAY_SHAPES = {
     "code_precision_": ("latent_dim", "latent_dim"),
 }
 _POSITIVE = {"feature_error_scale_", "q_scale_", "t2_scale_"}
+# Fitted numbers, and the input-unit values a scaler maps to [-1e3, 1e3], are
+# at most this in magnitude: their squares and products stay finite.
+_MAX_MAGNITUDE = 1e150
 # Parameters that a saved estimator cannot hold (callbacks are Python objects).
 _EMPTY_ONLY = ("callbacks", "fit__callbacks")
 _ROUTING_PREFIXES = {"model", "optimizer", "fit", "loss", "callbacks", "compile", "predict", "metrics"}
@@ -482,10 +485,10 @@ def _load(file, key):
             raise Refused("it holds fitted attributes but no network.")
         return estimator
     state = _decode_state(estimator, meta["state"])
+    for name, value in state.items():  # the network's checks use them (_code_width)
+        setattr(estimator, name, value)
     model = _load_network(model_bytes, estimator, state["n_features_in_"])
     _restore_seeds(model, meta["seed_states"])
-    for name, value in state.items():
-        setattr(estimator, name, value)
     estimator.model_ = model
     return estimator
 
@@ -618,7 +621,7 @@ def _check_header(meta):
         and all(isinstance(v, str) and len(v) <= 64 for v in found.values())
     ):
         raise Refused("its header's versions are not those skae writes.")
-    for name, kind in (("estimator", str), ("params", dict), ("state", dict), ("seed_states", list), ("sha256", dict)):
+    for name, kind in (("params", dict), ("state", dict), ("seed_states", list), ("sha256", dict)):
         if not isinstance(meta[name], kind):
             raise Refused(f"its header's {name} is not a {kind.__name__}.")
     if set(meta["sha256"]) != {_META, _MODEL}:
@@ -764,10 +767,16 @@ def _decode_state(estimator, encoded):
         raise Refused(f"it lacks the fitted attribute(s) {missing[:10]} of {cls.__name__}.")
     if kinds.get("n_features_in_") != "int":
         raise Refused(f"{cls.__name__} declares no n_features_in_.")
-    n = decode_kind("int", encoded["n_features_in_"], "n_features_in_")
-    if not 1 <= n <= _MAX_CONFIG_INT:
-        raise Refused(f"its n_features_in_ is {n}.")
-    sizes = {"n_features_in_": n, "latent_dim": estimator.latent_dim}
+    sizes = {}
+    for name in ("n_features_in_", "latent_dim_"):
+        if name in encoded and kinds.get(name) == "int":
+            sizes[name] = decode_kind("int", encoded[name], name)
+            if not 1 <= sizes[name] <= _MAX_CONFIG_INT:
+                raise Refused(f"its {name} is {sizes[name]}.")
+    n = sizes["n_features_in_"]
+    sizes["latent_dim"] = sizes.get("latent_dim_", estimator.latent_dim)
+    if type(sizes["latent_dim"]) is not int:
+        raise Refused("it holds no latent_dim_ and its latent_dim is not an int.")
     state = {}
     for name, value in encoded.items():
         kind = kinds[name]
@@ -786,6 +795,8 @@ def _decode_state(estimator, encoded):
                 )
         if name in _POSITIVE and not np.all(np.asarray(decoded) > 0):
             raise Refused(f"its {name} is not positive.")
+        if kind in ("float", "array") and not np.all(np.abs(decoded) <= _MAX_MAGNITUDE):
+            raise Refused(f"its {name} is beyond {_MAX_MAGNITUDE:g} in magnitude.")
         state[name] = decoded
     if estimator.architecture == "conv":
         shape = estimator.image_shape
@@ -850,11 +861,14 @@ def _decode_scaler(value, where, scaling, n):
             if not np.isfinite(decoded).all():
                 raise Refused(f"its {label} holds NaN or infinity.")
         setattr(scaler, attr, decoded)
-    factor, offset = _scaling.affine_map(scaler, n)
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        if not (np.isfinite(factor).all() and np.isfinite(offset).all() and np.all(factor != 0)
-                and np.isfinite(1 / factor).all()):
-            raise Refused(f"its {where} does not scale every column by a finite, non-zero factor.")
+        factor, offset = _scaling.affine_map(scaler, n)
+        if not (np.isfinite(factor).all() and np.isfinite(offset).all() and np.all(factor > 0)):
+            raise Refused(f"its {where} does not scale every column by a finite, positive, non-zero factor.")
+        # Inputs that scale to [-1e3, 1e3]: their squared errors must be finite.
+        reach = (np.abs(offset) + 1e3) / factor
+        if not (np.all(reach <= _MAX_MAGNITUDE) and np.all(factor <= _MAX_MAGNITUDE)):
+            raise Refused(f"its {where} maps its range beyond {_MAX_MAGNITUDE:g} in magnitude.")
     return scaler
 
 
@@ -967,7 +981,7 @@ def _check_network(model, estimator, n_features):
         "the network's output": (_single_shape(model.outputs), n_features),
         "the encoder's input": (_single_shape(encoder.inputs), n_features),
         "the encoder's output": (_single_shape(encoder.outputs), width),
-        "the decoder's input": (_single_shape(decoder.inputs), estimator.latent_dim),
+        "the decoder's input": (_single_shape(decoder.inputs), _latent_dim(estimator)),
         "the decoder's output": (_single_shape(decoder.outputs), n_features),
     }
     for label, (shape, expected) in shapes.items():
@@ -983,6 +997,10 @@ def _check_network(model, estimator, n_features):
         output = keras.ops.convert_to_numpy(output)
         if output.shape != (1, expected) or not np.isfinite(output).all():
             raise Refused(f"its {label} does not give {expected} finite values for a row of zeros.")
+
+
+def _latent_dim(estimator):
+    return getattr(estimator, "latent_dim_", estimator.latent_dim)
 
 
 def _single_shape(tensors):
