@@ -232,7 +232,7 @@ def test_fit_transformer_and_score_refuses_it(capsys, tmp_path, files):
     assert transformer.transform(files["X"]).shape == (N_ROWS, 3)  # default: half the columns
     status, out, err = run(capsys, "score", files["csv"], "--model", path)
     assert status == 1 and out == ""
-    assert "holds a AutoencoderTransformer, not an outlier detector" in err
+    assert "holds an AutoencoderTransformer, not an outlier detector" in err
     assert "skae fit DATA -o MODEL" in err and len(err.splitlines()) == 1
 
 
@@ -379,7 +379,7 @@ ERRORS = {
                         "cannot read as parquet"),
     "semicolons and decimal commas": (
         lambda d: ["score", write_text(d / "s.csv", "a;b;c\n1,5;2,25;3\n4,5;5,75;6\n")], 1,
-        "the header holds ';' (in 'a;b;c'): if the file is ';'-separated, give --sep ';'"),
+        "the header holds ';' (in 'a;b;c'): give --sep ';' if it separates the fields"),
     "semicolons": (lambda d: ["score", write_text(d / "s.csv", "a;b\n1;2\n3;4\n")], 1,
                    "give --sep ';'"),
     "tabs": (lambda d: ["score", write_text(d / "t.csv", "a\tb\n1\t2\n3\t4\n")], 1,

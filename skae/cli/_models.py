@@ -222,7 +222,7 @@ def load_detector(path):
             note(f"warning: {warning.message}")
     if not isinstance(model, skae.AutoencoderOutlierDetector):
         raise DataError(
-            f"{path} holds a {type(model).__name__}, not an outlier detector: 'skae score' "
+            f"{path} holds {_a(type(model).__name__)}, not an outlier detector: 'skae score' "
             "needs an AutoencoderOutlierDetector; make one with 'skae fit DATA -o MODEL' "
             "(--kind detector, the default)"
         )
@@ -237,6 +237,11 @@ def _check_fitted(model, path):
     if not (isinstance(offset, numbers.Real) and math.isfinite(offset)
             and isinstance(n_features, numbers.Integral) and n_features > 0):
         raise DataError(f"{path} holds a detector that is not fitted, or a damaged one")
+
+
+def _a(name):
+    """``name`` with its indefinite article: "an AutoencoderTransformer"."""
+    return ("an " if name[:1].lower() in "aeiou" else "a ") + name
 
 
 def trained_columns(model):

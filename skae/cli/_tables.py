@@ -214,9 +214,9 @@ class Table:
             for char, shown in _OTHER_SEPARATORS.items():
                 if char in name:
                     raise DataError(
-                        f"{self.path}: the header holds {shown} (in {name!r}): if the file "
-                        f"is {shown}-separated, give --sep {shown} (and --decimal ',' if its numbers "
-                        "have decimal commas); skae reads ',' otherwise"
+                        f"{self.path}: the header holds {shown} (in {_clip(name)!r}): give --sep "
+                        f"{shown} if it separates the fields (and --decimal ',' for decimal "
+                        "commas), or --sep ',' if it does not"
                     )
 
     def _numeric_columns(self, frame):
@@ -269,13 +269,20 @@ class Table:
         selected = raw[columns]
         chunk = selected.apply(pd.to_numeric, errors="coerce").astype(np.float64)
         chunk.index = pd.RangeIndex(start, start + len(chunk))
-        bad = ~np.isfinite(chunk.to_numpy())
-        if bad.any():
-            row, column = np.argwhere(bad)[0]
+        bad = np.argwhere(~np.isfinite(chunk.to_numpy()))
+        if len(bad):
+            (row, column), others = bad[0], bad[1:]
+            more = ""
+            if len(others):
+                shown = ", ".join(
+                    f"{columns[c]!r} row {start + r}: {_shown(selected.iloc[r, c])}"
+                    for r, c in others[: _SHOWN_CELLS - 1]
+                )
+                more = (f", and {len(others)} more in rows {start}-{start + len(chunk) - 1} "
+                        f"({shown}{', ...' if len(others) >= _SHOWN_CELLS else ''})")
             raise DataError(
                 f"{self.path}: {_what(selected.iloc[row, column])} in column "
-                f"{columns[column]!r} at row {start + row} (rows counted from 0; "
-                f"{bad.sum()} bad cells in rows {start}-{start + len(chunk) - 1}); "
+                f"{columns[column]!r} at row {start + row}{more} (rows counted from 0); "
                 "the autoencoder needs finite numbers, so fill or drop such rows first"
             )
         return chunk
@@ -298,6 +305,14 @@ def _what(value):
     if isinstance(value, str):
         return f"non-numeric value {value!r}"
     return f"value {value}"  # infinity
+
+
+def _shown(value):
+    return "missing" if pd.isna(value) else repr(value)
+
+
+def _clip(text, size=40):
+    return text if len(text) <= size else text[: size - 3] + "..."
 
 
 def _cells(bad):
