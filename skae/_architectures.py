@@ -114,7 +114,7 @@ def build_pca_residual_autoencoder(
     l1=0.0,
     kernel_initializer="glorot_uniform",
     code_width=None,
-    train_linear=False,
+    train_linear=True,
     seed=None,
 ):
     """Build an encoder and decoder that start as PCA and learn non-linear corrections.
@@ -126,9 +126,9 @@ def build_pca_residual_autoencoder(
         code = (x - mean) @ components.T + f(x)
         reconstruction = mean + code @ components + g(code)
 
-    The linear maps are fixed; ``f`` and ``g`` end in layers initialised to
-    zero, so the untrained autoencoder is PCA exactly, and training can only
-    add what a linear code misses.
+    The linear maps start as PCA's; ``f`` and ``g`` end in layers initialised
+    to zero, so the untrained autoencoder is PCA exactly, and training starts
+    from PCA's error.
 
     Parameters
     ----------
@@ -142,8 +142,10 @@ def build_pca_residual_autoencoder(
         (``hidden_layer_sizes``) and ``g`` (reversed).
     code_width : None
         Must be None or ``latent_dim``: the code is PCA's.
-    train_linear : bool, default=False
-        Whether training may change the linear maps too (they start as PCA).
+    train_linear : bool, default=True
+        Whether training may change the linear maps too (they start as PCA);
+        False keeps them PCA's, so that the code stays PCA's score plus a
+        correction.
 
     Returns
     -------
@@ -490,3 +492,47 @@ def split_autoencoder(autoencoder):
     the autoencoder.
     """
     return autoencoder.get_layer("encoder"), autoencoder.get_layer("decoder")
+
+
+def _masked_mean(values, mask):
+    """Mean over the last axis of ``values`` where ``mask`` is 1 (0 for rows with none)."""
+    total = keras.ops.sum(values * mask, axis=-1)
+    return total / keras.ops.maximum(keras.ops.sum(mask, axis=-1), 1.0)
+
+
+@keras.saving.register_keras_serializable(package="skae")
+class MaskedMeanSquaredError(keras.losses.Loss):
+    """Mean squared error over the observed cells: NaN in the target are missing.
+
+    Equal to ``keras.losses.MeanSquaredError`` on targets without NaN; a
+    missing cell adds nothing to a row's loss, whose mean runs over its
+    observed cells (a row with none contributes 0).
+    """
+
+    def __init__(self, name="masked_mse", reduction="sum_over_batch_size", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+
+    def call(self, y_true, y_pred):
+        mask = keras.ops.cast(keras.ops.logical_not(keras.ops.isnan(y_true)), y_pred.dtype)
+        y_true = keras.ops.where(mask > 0, y_true, y_pred)
+        return _masked_mean(keras.ops.square(y_true - y_pred), mask)
+
+
+@keras.saving.register_keras_serializable(package="skae")
+class MaskedBinaryCrossentropy(keras.losses.Loss):
+    """Binary cross-entropy over the observed cells: NaN in the target are missing.
+
+    Takes probabilities (a sigmoid output), as
+    ``keras.losses.BinaryCrossentropy()`` does.
+    """
+
+    def __init__(self, name="masked_bce", reduction="sum_over_batch_size", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+
+    def call(self, y_true, y_pred):
+        mask = keras.ops.cast(keras.ops.logical_not(keras.ops.isnan(y_true)), y_pred.dtype)
+        y_true = keras.ops.where(mask > 0, y_true, 0.0)
+        cells = keras.ops.binary_crossentropy(
+            keras.ops.expand_dims(y_true, -1), keras.ops.expand_dims(y_pred, -1)
+        )
+        return _masked_mean(keras.ops.squeeze(cells, -1), mask)

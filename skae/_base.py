@@ -46,6 +46,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _persistence, _scaling, _training, _validation
 from ._architectures import (
+    MaskedBinaryCrossentropy,
+    MaskedMeanSquaredError,
     assemble,
     build_conv_autoencoder,
     build_dense_autoencoder,
@@ -63,6 +65,9 @@ _INFERENCE_CHUNK = 8192
 # fit__* arguments that skae's own parameters already say (a routed value,
 # e.g. fit__epochs, wins over the plain parameter, as in scikeras).
 _OWN_FIT_ARGS = ("epochs", "batch_size", "shuffle", "verbose")
+
+# Losses named by a string that skip missing (NaN) cells of the target.
+_MASKED_LOSSES = {"mse": MaskedMeanSquaredError, "binary_crossentropy": MaskedBinaryCrossentropy}
 
 
 def _atomic_fit(method):
@@ -118,6 +123,7 @@ class BaseAutoencoder(BaseWrapper):
         "latent_dim_": "int",
         "feature_names_in_": "names",
         "scaler_": "scaler",
+        "fill_value_": "array",
         "history_": "history",
         "pca_fallback_": "bool",
     }
@@ -248,7 +254,7 @@ class BaseAutoencoder(BaseWrapper):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = False
-        tags.input_tags.allow_nan = False
+        tags.input_tags.allow_nan = True  # NaN cells are missing: skipped by loss and scores
         tags.non_deterministic = False  # bit-identical on CPU with an int random_state
         return tags
 
@@ -310,24 +316,26 @@ class BaseAutoencoder(BaseWrapper):
         if not keep:
             self.scaler_ = _scaling.fit_scaler(self.scaling, X, weights)
         x = self._scale(X)
-        _scaling.check_scaled_training_data(
-            x, self.scaling, getattr(self, "feature_names_in_", None)
-        )
+        names = getattr(self, "feature_names_in_", None)
+        _scaling.check_scaled_training_data(x, self.scaling, names)
+        if not keep:
+            self.fill_value_ = _scaling.fill_values(x, names)
         y = x if target is None else self._scale(target)
+        self._check_loss_skips_missing(y)
         seed = self._fit_seed()
         epoch = self.n_iter_ if keep else 0
         if not keep:
-            self.latent_dim_ = self._resolve_latent_dim(x)
-            self.model_ = self._build_model(x, seed)
+            self.latent_dim_ = self._resolve_latent_dim(self._filled(x))
+            self.model_ = self._build_model(self._filled(x), seed)
         self._set_training_mode(target_given=target_given)
         guard = self._starts_as_pca() and not single_epoch
         logs, kept_start = _training.train(
-            self.model_, x, y, weights, self._training_options(),
+            self.model_, self._filled(x), y, weights, self._training_options(),
             seed=None if seed is None else seed + epoch,
             initial_epoch=epoch, single_epoch=single_epoch, keep_start_unless_beaten=guard,
         )
         self.history_ = _training.extend_history(
-            self.history_ if keep else None, logs, float(np.abs(x).max(initial=0.0))
+            self.history_ if keep else None, logs, float(np.nanmax(np.abs(x), initial=0.0))
         )
         if guard:
             self.pca_fallback_ = kept_start
@@ -376,8 +384,10 @@ class BaseAutoencoder(BaseWrapper):
         self._validate_params()
         X = self._check_X(X, reset=True)
         self.scaler_ = _scaling.fit_scaler(self.scaling, X)
-        self.latent_dim_ = self._resolve_latent_dim(self._scale(X))
-        self.model_ = self._build_model(self._scale(X), self._fit_seed())
+        x = self._scale(X)
+        self.fill_value_ = _scaling.fill_values(x, getattr(self, "feature_names_in_", None))
+        self.latent_dim_ = self._resolve_latent_dim(self._filled(x))
+        self.model_ = self._build_model(self._filled(x), self._fit_seed())
         self.history_ = {}
         return self
 
@@ -512,7 +522,25 @@ class BaseAutoencoder(BaseWrapper):
             optimizer = kwargs["optimizer"]
             config = {**optimizer.get_config(), "learning_rate": self.learning_rate}
             kwargs["optimizer"] = type(optimizer).from_config(config)
+        if isinstance(self.loss, str) and self.loss in _MASKED_LOSSES:
+            kwargs["loss"] = _MASKED_LOSSES[self.loss]()  # NaN in the target: missing cells
         return kwargs
+
+    def _check_loss_skips_missing(self, target):
+        masked = isinstance(self.loss, str) and self.loss in _MASKED_LOSSES
+        if not masked and np.isnan(target).any():
+            raise ValueError(
+                f"The training data have missing values (NaN), which loss={self.loss!r} "
+                f"cannot skip; use loss='mse' or 'binary_crossentropy', or fill them in "
+                "first (e.g. with SimpleImputer)."
+            )
+
+    def _filled(self, scaled):
+        """Scaled rows with each missing cell set to its column's training mean."""
+        missing = np.isnan(scaled)
+        if not missing.any():
+            return scaled
+        return np.where(missing, self.fill_value_.astype(scaled.dtype), scaled)
 
     def _hidden_sizes(self):
         """``hidden_layer_sizes`` as a tuple; a single int means one layer, as in MLP."""
@@ -580,9 +608,10 @@ class BaseAutoencoder(BaseWrapper):
         X : array-like of shape (n_samples, n_features)
             Data to reconstruct.
         per_feature : bool, default=False
-            If False, return the mean squared error of each row. If True,
-            return the squared error of each cell, a DataFrame with ``X``'s
-            index and columns when ``X`` is a DataFrame.
+            If False, return the mean squared error of each row over its
+            observed cells (0 for a row with none). If True, return the
+            squared error of each cell (NaN for a missing one), a DataFrame
+            with ``X``'s index and columns when ``X`` is a DataFrame.
 
         Returns
         -------
@@ -594,7 +623,7 @@ class BaseAutoencoder(BaseWrapper):
         reconstruction = self._unscale(self._run(self.model_, self._scale(X_checked)))
         cell_errors = (X_checked - reconstruction) ** 2
         if not per_feature:
-            return cell_errors.mean(axis=1)
+            return _validation.observed_mean(cell_errors)
         return _validation.like_input(cell_errors, X)
 
     def score(self, X, y=None, sample_weight=None):
@@ -632,14 +661,16 @@ class BaseAutoencoder(BaseWrapper):
         """Network outputs back in the input's units (float64)."""
         return _scaling.unscale(outputs, self._affine())
 
-    @staticmethod
-    def _run(model, inputs, outputs="model"):
+    def _run(self, model, inputs, outputs="model"):
         """Run a Keras model without ``Model.predict``'s per-call overhead.
 
-        One compiled forward pass per chunk of ``_INFERENCE_CHUNK`` rows,
-        cached per model (see :func:`skae._loops.predict_arrays`). Inputs are
+        Missing cells of scaled rows are filled first (:meth:`_filled`). One
+        compiled forward pass per chunk of ``_INFERENCE_CHUNK`` rows, cached
+        per model (see :func:`skae._loops.predict_arrays`). Inputs are then
         finite, so inf or NaN out means the network overflowed.
         """
+        if inputs.shape[1] == self.n_features_in_:
+            inputs = self._filled(inputs)
         results = predict_arrays(model, inputs, _INFERENCE_CHUNK, outputs)
         for result in results if isinstance(results, tuple) else (results,):
             if not np.isfinite(result).all():

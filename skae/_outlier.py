@@ -301,7 +301,9 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
         check_is_fitted(self)
         errors, _ = self._forward(self._scale(self._check_X(X)))
         cells = errors / self.feature_error_scale_
-        return _validation.like_input(cells, X) if per_feature else cells.mean(axis=1)
+        if per_feature:
+            return _validation.like_input(cells, X)
+        return _validation.observed_mean(cells)
 
     # ------------------------------------------------------------------
 
@@ -313,7 +315,7 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
 
     def _statistics(self, errors, codes):
         """Q (relative reconstruction error) and T² (code distance) per row."""
-        q = (errors / self.feature_error_scale_).mean(axis=1)
+        q = _validation.observed_mean(errors / self.feature_error_scale_)
         centred = codes - self.code_mean_
         t2 = np.einsum("ij,jk,ik->i", centred, self.code_precision_, centred)
         return q, t2 / self.latent_dim_
@@ -329,7 +331,7 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
         """Fit the normalisations of Q and T² and the threshold on scaled training rows."""
         errors, codes = self._forward(scaled)
         # A column reconstructed perfectly everywhere must not divide by zero.
-        mean_errors = errors.mean(axis=0)
+        mean_errors = np.nanmean(errors, axis=0)  # over observed cells
         self.feature_error_scale_ = np.maximum(mean_errors, 1e-12 + 1e-6 * mean_errors.max())
         self.code_mean_ = codes.mean(axis=0)
         covariance = np.atleast_2d(np.cov(codes, rowvar=False)) if len(codes) > 1 else None

@@ -6,6 +6,8 @@ It is read off the fitted scikit-learn scaler's own attributes (``scale_``,
 rows and to every later input alike, and undone by :func:`unscale`.
 """
 
+import warnings
+
 import numpy as np
 from sklearn.preprocessing import (
     FunctionTransformer,
@@ -44,18 +46,25 @@ def fit_scaler(scaling, X, sample_weight=None):
         scaler = SCALERS[scaling]()
     # Internal scalers return arrays whatever the global set_output says.
     scaler.set_output(transform="default")
-    if not isinstance(scaler, StandardScaler):
-        return scaler.fit(X)
-    scaler.fit(X, sample_weight=sample_weight)
+    with warnings.catch_warnings():
+        # Columns without any observed value: refused, by name, by fill_values.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if not isinstance(scaler, StandardScaler):
+            return scaler.fit(X)
+        scaler.fit(X, sample_weight=sample_weight)
     if scaling == "uniform":
         # Centre each column, divide all by one scale (the root mean column
         # variance): columns keep their relative weights in the loss, as in PCA.
-        common = float(np.sqrt(np.mean(scaler.var_))) if scaler.var_.size else 1.0
+        observed = scaler.var_[~np.isnan(scaler.var_)]  # all-NaN columns are refused later
+        common = float(np.sqrt(np.mean(observed))) if observed.size else 1.0
         scaler.scale_ = np.full_like(scaler.scale_, common if common > 0 else 1.0)
     # A constant column's mean is its value, but summed up it can round off
     # (1e26 becomes 1e26 + 1e10), and the column would scale far from 0.
-    constant = (X.min(axis=0) == X.max(axis=0)) if len(X) else []
-    scaler.mean_[constant] = X[0, constant]
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: refused later
+        low, high = np.nanmin(X, axis=0), np.nanmax(X, axis=0)
+    constant = low == high
+    scaler.mean_[constant] = low[constant]
     return scaler
 
 
@@ -79,11 +88,11 @@ def affine_map(scaler, n_features):
 
 
 def scale(X, affine, dtype="float32"):
-    """``X`` scaled into the network's float32; raises if it leaves that range."""
+    """``X`` scaled into the network's float32 (NaN stays NaN); raises if it leaves that range."""
     factor, offset = affine
     with np.errstate(over="ignore", invalid="ignore"):
         scaled = (X * factor + offset).astype(dtype)
-    if not np.isfinite(scaled).all():
+    if np.isinf(scaled).any():
         raise ValueError(
             "X holds values so far outside the range seen in fit that the input "
             "scaling takes them beyond the float32 range of the network. Check "
@@ -98,6 +107,22 @@ def unscale(outputs, affine):
     return (np.asarray(outputs, dtype=np.float64) - offset) / factor
 
 
+def fill_values(scaled, feature_names=None):
+    """Each scaled column's mean over its observed cells: what fills a missing cell.
+
+    Raises a ``ValueError`` naming the columns without any observed value.
+    """
+    observed = ~np.isnan(scaled)
+    empty = np.flatnonzero(~observed.any(axis=0))
+    if empty.size:
+        names = [str(feature_names[i]) if feature_names is not None else str(i) for i in empty]
+        raise ValueError(
+            f"Column(s) {names[:5]} hold no observed value (all NaN) in the training "
+            "data: drop them, or fill them in, before fitting."
+        )
+    return np.where(observed, scaled, 0.0).sum(axis=0) / observed.sum(axis=0)
+
+
 def check_scaled_training_data(scaled, scaling, feature_names=None):
     """Refuse training data whose scaled columns the network cannot learn from.
 
@@ -106,7 +131,7 @@ def check_scaled_training_data(scaled, scaling, feature_names=None):
     or with huge outliers over a zero interquartile range under
     ``"robust"``).
     """
-    peaks = np.abs(scaled).max(axis=0) if len(scaled) else np.zeros(scaled.shape[1])
+    peaks = np.nanmax(np.abs(scaled), axis=0, initial=0.0)
     bad = np.flatnonzero(~(peaks <= _LARGEST_SCALED))
     if not bad.size:
         return

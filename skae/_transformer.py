@@ -20,8 +20,9 @@ class AutoencoderTransformer(
     low-dimensional surface can be coded with fewer dimensions.
 
     By default the network starts as PCA and can only improve on it: the
-    code is PCA's score plus a learned non-linear correction, the
-    reconstruction PCA's plus another, and both corrections start at zero.
+    code is a linear map (started at PCA's) plus a learned non-linear
+    correction, the reconstruction likewise, and both corrections start at
+    zero, so training starts from PCA's error.
     Training holds out ``validation_fraction`` of the rows, keeps the epoch
     that reconstructs them best, and falls back to PCA's solution if no epoch
     beat it there (``pca_fallback_``). Like PCA, it minimises the squared
@@ -287,10 +288,10 @@ class AutoencoderTransformer(
 
     def _r2(self, scaled):
         """``1 - SSE / SST`` of scaled rows, both in the input's units."""
-        X = self._unscale(scaled)
+        X = self._unscale(scaled)  # NaN: missing cells, left out of both sums
         residuals = X - self._unscale(self._run(self.model_, scaled))
-        total = np.sum((X - X.mean(axis=0)) ** 2)
-        return float(1 - np.sum(residuals**2) / total) if total > 0 else 1.0
+        total = np.nansum((X - np.nanmean(X, axis=0)) ** 2)
+        return float(1 - np.nansum(residuals**2) / total) if total > 0 else 1.0
 
     def transform(self, X):
         """Encode ``X`` into its ``latent_dim``-wide code.

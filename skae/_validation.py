@@ -23,6 +23,7 @@ __all__ = [
     "check_X",
     "drop_weightless",
     "like_input",
+    "observed_mean",
 ]
 
 # Largest magnitude the float32 networks can take in.
@@ -31,25 +32,34 @@ _FLOAT_DTYPES = [np.float64, np.float32]
 
 
 def check_X(estimator, X, reset):
-    """``X`` validated for ``estimator`` (against what ``fit`` saw unless ``reset``)."""
+    """``X`` validated for ``estimator`` (against what ``fit`` saw unless ``reset``).
+
+    NaN marks a missing cell and is kept; infinity is refused.
+    """
     who = type(estimator).__name__
     _reject_dates(X, who)
     with explained_errors(who):
-        X = validate_data(estimator, X, reset=reset, dtype=_FLOAT_DTYPES)
+        X = validate_data(
+            estimator, X, reset=reset, dtype=_FLOAT_DTYPES, ensure_all_finite="allow-nan"
+        )
     return within_float32(X, who)
 
 
-def check_array_like(array, input_name, who):
+def check_array_like(array, input_name, who, allow_nan=False):
     """An array other than ``X`` (a clean target, codes), validated as :func:`check_X` does."""
     _reject_dates(array, who)
+    finite = "allow-nan" if allow_nan else True
     with explained_errors(who, input_name):
-        array = check_array(array, dtype=_FLOAT_DTYPES, input_name=input_name, estimator=who)
+        array = check_array(
+            array, dtype=_FLOAT_DTYPES, input_name=input_name, estimator=who,
+            ensure_all_finite=finite,
+        )
     return within_float32(array, who, input_name)
 
 
 def check_target(target, X, who):
-    """A reconstruction target validated to have ``X``'s shape and dtype."""
-    target = check_array_like(target, "y", who)
+    """A reconstruction target validated to have ``X``'s shape and dtype (NaN: missing)."""
+    target = check_array_like(target, "y", who, allow_nan=True)
     if target.shape != X.shape:
         raise ValueError(
             f"The target must have the shape of X {X.shape}, got {target.shape}."
@@ -72,7 +82,7 @@ def check_sample_weight(sample_weight, X):
 def within_float32(X, who, input_name="X"):
     """``X``, once checked to hold no value beyond the float32 range of the network."""
     if X.dtype == np.float64 and X.size:
-        peak = max(-X.min(), X.max())
+        peak = np.nanmax(np.abs(X), initial=0.0)
         if peak > FLOAT32_MAX:
             raise ValueError(
                 f"{input_name} holds values up to {peak:.3g} in magnitude, beyond the "
@@ -151,3 +161,11 @@ def like_input(values, X):
     if isinstance(X, pd.DataFrame):
         return pd.DataFrame(values, index=X.index, columns=X.columns)
     return values
+
+
+def observed_mean(cells):
+    """Each row's mean over its observed (not NaN) cells; 0 for a row with none."""
+    observed = ~np.isnan(cells)
+    counts = observed.sum(axis=1)
+    totals = np.where(observed, cells, 0.0).sum(axis=1)
+    return totals / np.maximum(counts, 1)

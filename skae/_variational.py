@@ -242,10 +242,11 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
         return self._run(self.encoder_, scaled)[:, : self.latent_dim_]
 
     def _negative_log_likelihood(self, scaled, reconstruction):
+        """Per row, over its observed cells (a missing cell has no likelihood term)."""
         scaled = scaled.astype(np.float64)
         reconstruction = reconstruction.astype(np.float64)
         if self.loss == "mse":
-            squares = np.sum((scaled - reconstruction) ** 2, axis=1)
-            return 0.5 * squares + 0.5 * scaled.shape[1] * _LOG_2PI
+            squares = np.nansum((scaled - reconstruction) ** 2, axis=1)
+            return 0.5 * squares + 0.5 * (~np.isnan(scaled)).sum(axis=1) * _LOG_2PI
         p = np.clip(reconstruction, 1e-7, 1 - 1e-7)
-        return -np.sum(scaled * np.log(p) + (1 - scaled) * np.log1p(-p), axis=1)
+        return -np.nansum(scaled * np.log(p) + (1 - scaled) * np.log1p(-p), axis=1)
