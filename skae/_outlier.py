@@ -3,7 +3,7 @@
 from numbers import Real
 
 import numpy as np
-from sklearn.base import OutlierMixin
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from . import _validation
@@ -11,7 +11,9 @@ from ._base import BaseAutoencoder, _atomic_fit
 from ._sklearn_compat import Interval
 
 
-class AutoencoderOutlierDetector(OutlierMixin, BaseAutoencoder):
+class AutoencoderOutlierDetector(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, OutlierMixin, BaseAutoencoder
+):
     """Unsupervised outlier detection with an autoencoder, shaped like IsolationForest.
 
     The autoencoder learns to reconstruct the training rows (outliers
@@ -255,6 +257,27 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
             Integers in {-1, +1}.
         """
         return np.where(self.decision_function(X) < 0, -1, 1)
+
+    def transform(self, X):
+        """Encode ``X`` into the detector's codes (those behind T²).
+
+        The codes can be plotted (``skae.plotting``) or passed on in a
+        Pipeline; ``get_feature_names_out`` names them.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to encode.
+
+        Returns
+        -------
+        codes : ndarray of shape (n_samples, latent_dim_)
+            Float32 for float32 input, float64 otherwise.
+        """
+        check_is_fitted(self)
+        X_checked = self._check_X(X)
+        codes = self._run(self.encoder_, self._scale(X_checked))
+        return codes.astype(X_checked.dtype, copy=False)
 
     def score(self, X, y=None, sample_weight=None):
         """Mean ``score_samples`` of ``X`` (higher: the rows look more normal).
