@@ -53,7 +53,6 @@ sphinx_gallery_conf = {
     "filename_pattern": r"/plot_",  # compare_pca_digits.py is shown, not run
     "doc_module": ("skae",),
     "backreferences_dir": "generated/backreferences",
-    "reference_url": {"skae": None},
     "within_subsection_order": "FileNameSortKey",
     "remove_config_comments": True,
     # Computation times go into the build, not into the source tree.
@@ -76,21 +75,33 @@ html_theme_options = {
     "navbar_end": ["navbar-icon-links"],
     "show_prev_next": False,
     "secondary_sidebar_items": ["page-toc"],
+    "show_toc_level": 2,  # a class's methods listed under "On this page"
 }
 html_sidebars = {"install": [], "user_guide": []}
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]  # long names wrap instead of overflowing
+# "On this page" lists a class's methods as "fit()", not "Class.fit()".
+toc_object_entries_show_parents = "hide"
 
 
 def _skip_inherited_from_dependencies(app, what, name, obj, skip, options):
-    """Document what skae defines; leave scikit-learn's and scikeras' methods out.
+    """Document what skae defines; leave out what it inherits or deprecates.
 
     ``fit_transform``, ``get_params``, ``set_output``, the ``set_*_request``
     methods... behave as documented by scikit-learn, and their docstrings
     point into its documentation, which this offline build cannot link to.
+    scikeras' members (``current_epoch``, ``initialized_``...) and the methods
+    of Python's built-in classes (``with_traceback`` of a warning) are not
+    part of skae's interface, and neither are skae's deprecated aliases of
+    scikeras' names (``feature_encoder_``, ``target_encoder_``).
     """
+    if what != "class":
+        return None
     function = getattr(obj, "fget", obj)  # a property's getter
     module = getattr(function, "__module__", None)
-    if what == "class" and module and not module.startswith("skae"):
+    if not (module or "").startswith("skae"):
+        return True
+    if (getattr(obj, "__doc__", None) or "").lstrip().startswith("Deprecated"):
         return True
     return None
 
