@@ -13,9 +13,35 @@ reconstruction error on held-out digits as the latent size grows.
 # %%
 # Data: digits, a quarter held out
 # --------------------------------
+
+# sphinx_gallery_start_ignore
+# TensorFlow prints notes on stderr as it starts (oneDNN, CUDA drivers and, on
+# a machine without a GPU, "failed call to cuInit: CUDA error"), most of them
+# before TF_CPP_MIN_LOG_LEVEL applies: load it with those lines filtered out.
+# Every other line it prints, and any exception, still shows.
 import os
+import re
+import sys
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+with tempfile.TemporaryFile() as _log:
+    sys.stderr.flush()
+    _stderr = os.dup(2)
+    os.dup2(_log.fileno(), 2)
+    try:
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()  # the GPU look-up, which logs cuInit
+    finally:
+        sys.stderr.flush()
+        os.dup2(_stderr, 2)
+        os.close(_stderr)
+        _log.seek(0)
+        for _line in _log.read().decode(errors="replace").splitlines():
+            if not re.search(r"absl::InitializeLog|oneDNN custom|cuda drivers|cuInit", _line):
+                print(_line, file=sys.stderr)
+# sphinx_gallery_end_ignore
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -34,7 +60,8 @@ X_train, X_test = train_test_split(X, test_size=0.25, random_state=0, stratify=y
 # ----------------------------------------
 # Both are used the same way: ``fit``, then ``inverse_transform(transform(X))``
 # (the autoencoder's ``predict`` is the same thing). The autoencoder trains
-# for up to 200 epochs and stops when its loss levels off.
+# for up to 200 epochs and stops when its loss on a tenth of the training
+# rows, held out, stops improving.
 latent_dim = 4
 pca = PCA(n_components=latent_dim).fit(X_train)
 ae = AutoencoderTransformer(latent_dim=latent_dim, random_state=0).fit(X_train)
@@ -50,8 +77,10 @@ for subfig, (name, model) in zip(
 # Reconstruction error against latent size
 # ----------------------------------------
 # Mean squared error per pixel (pixels run from 0 to 16) on the held-out
-# digits. The non-linear decoder gets more out of a narrow code; as the code
-# widens, PCA keeps more and more of the 64 pixels exactly and catches up.
+# digits. The non-linear decoder gets the most out of a narrow code: at 2 to
+# 8 numbers per digit its error is about half of PCA's. As the code widens,
+# PCA keeps more and more of the 64 pixels exactly, and at 32 the two nearly
+# meet.
 latent_dims = [2, 4, 8, 16, 32]
 errors = {"PCA": [], "AutoencoderTransformer": []}
 for size in latent_dims:
