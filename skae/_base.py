@@ -24,6 +24,7 @@ tests/test_base.py):
 
 import functools
 import warnings
+from dataclasses import replace
 from collections.abc import Mapping
 from numbers import Integral, Real
 
@@ -56,7 +57,13 @@ from ._architectures import (
     split_autoencoder,
 )
 from ._loops import predict_arrays
-from ._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
+from ._sklearn_compat import (
+    CallbackSupportMixin,
+    HasMethods,
+    Interval,
+    StrOptions,
+    _fit_context,
+)
 
 # Rows per compiled forward call: small inputs go in one call, large ones are
 # cut so that only one chunk of intermediate activations is alive at a time.
@@ -99,7 +106,7 @@ def _is_lr_schedule(value):
     return isinstance(value, keras.optimizers.schedules.LearningRateSchedule)
 
 
-class BaseAutoencoder(BaseWrapper):
+class BaseAutoencoder(CallbackSupportMixin, BaseWrapper):
     """Base class of skae's estimators: a scikeras ``BaseWrapper`` for autoencoders.
 
     Not meant to be used directly: use :class:`skae.AutoencoderTransformer`
@@ -329,8 +336,13 @@ class BaseAutoencoder(BaseWrapper):
             self.model_ = self._build_model(self._filled(x), seed)
         self._set_training_mode(target_given=target_given)
         guard = self._starts_as_pca() and not single_epoch
+        options = self._training_options()
+        root = self._epoch_tasks_root(X, 1 if single_epoch else options.epochs)
+        if root is not None:
+            epoch_tasks = _training.EpochTasks(root, self, X)
+            options = replace(options, callbacks=[*options.callbacks, epoch_tasks])
         logs, kept_start = _training.train(
-            self.model_, self._filled(x), y, weights, self._training_options(),
+            self.model_, self._filled(x), y, weights, options,
             seed=None if seed is None else seed + epoch,
             initial_epoch=epoch, single_epoch=single_epoch, keep_start_unless_beaten=guard,
         )
@@ -339,7 +351,18 @@ class BaseAutoencoder(BaseWrapper):
         )
         if guard:
             self.pca_fallback_ = kept_start
+        if root is not None:
+            root.call_on_fit_task_end(estimator=self, X=X)
         return x
+
+    def _epoch_tasks_root(self, X, max_epochs):
+        """scikit-learn's callback context of this fit (>= 1.9), its epochs as sub-tasks."""
+        if not hasattr(self, "_init_callback_context"):
+            return None
+        # Stopping rules may end training early: the epoch count is an upper bound.
+        root = self._init_callback_context(task_name="fit", max_subtasks=max_epochs)
+        root.call_on_fit_task_begin(estimator=self, X=X)
+        return root
 
     @_atomic_fit
     def partial_fit(self, X, y=None, sample_weight=None):

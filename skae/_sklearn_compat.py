@@ -2,11 +2,27 @@
 
 scikit-learn's own estimators declare their parameters and check their
 sample weights with these helpers; they are private but stable since 1.6. If
-a release moves them, only this module changes.
+a release moves them, only this module changes. scikit-learn 1.9's
+experimental callbacks are imported here too, with a stand-in before 1.9.
 """
+
+try:  # scikit-learn >= 1.9: experimental callbacks (ProgressBar, ScoringMonitor, ...)
+    from sklearn.callback import CallbackSupportMixin
+except ImportError:  # older scikit-learn: fit runs without them
+
+    class CallbackSupportMixin:  # noqa: D101 - stands in for the real one
+        pass
+
 
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight
 
-__all__ = ["HasMethods", "Interval", "StrOptions", "_check_sample_weight", "_fit_context"]
+__all__ = [
+    "CallbackSupportMixin",
+    "HasMethods",
+    "Interval",
+    "StrOptions",
+    "_check_sample_weight",
+    "_fit_context",
+]

@@ -203,3 +203,25 @@ class HalveOnPlateau(keras.callbacks.Callback):
             self.wait = 0
             if self.verbose:
                 print(f"\nEpoch {epoch + 1}: learning rate halved to {float(rate.numpy()):.3g}.")
+
+
+class EpochTasks(keras.callbacks.Callback):
+    """Each epoch as a sub-task of a scikit-learn callback context (scikit-learn >= 1.9).
+
+    ``sklearn.callback`` hooks (a ``ProgressBar``, a ``ScoringMonitor``, one
+    set on a ``GridSearchCV`` around the estimator) see one task per epoch;
+    a hook that asks to stop ends training after that epoch.
+    """
+
+    def __init__(self, context, estimator, X):
+        super().__init__()
+        self.context, self.estimator, self.X = context, estimator, X
+        self.task = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.task = self.context.subcontext(task_name="epoch")
+        self.task.call_on_fit_task_begin(estimator=self.estimator, X=self.X)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.task.call_on_fit_task_end(estimator=self.estimator, X=self.X):
+            self.model.stop_training = True
