@@ -24,8 +24,8 @@ tests/test_base.py):
 
 import functools
 import warnings
-from dataclasses import replace
 from collections.abc import Mapping
+from dataclasses import replace
 from numbers import Integral, Real
 
 import keras
