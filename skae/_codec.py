@@ -79,36 +79,52 @@ def read_json(data, what):
 def json_depth(data):
     """Deepest nesting of ``[``/``{`` in JSON text ``data``, brackets inside strings not counted.
 
-    Exact for valid JSON (where backslashes occur only inside strings); a
-    vectorised scan in bounded chunks, so 64 MiB take well under a second.
+    Exact for valid JSON (where backslashes occur only inside strings). Works
+    on the positions of the six characters that matter, in bounded chunks,
+    so that 64 MiB take a fraction of a second.
     """
     buffer = np.frombuffer(bytes(data), dtype=np.uint8)
-    deepest, depth, in_string, backslashes = 0, 0, False, 0
-    for start in range(0, len(buffer), _CHUNK):
-        chunk = buffer[start:start + _CHUNK]
-        n = len(chunk)
-        is_backslash = chunk == 92
-        index = np.arange(n, dtype=np.int64)
-        # Index of the last non-backslash at or before each position (-1: none).
-        last_other = np.maximum.accumulate(np.where(is_backslash, -1, index))
-        # Backslashes right before each position (continuing the previous chunk's run).
-        before = np.empty(n, dtype=np.int64)
-        before[0] = backslashes
-        if n > 1:
-            previous = last_other[:-1]
-            before[1:] = np.where(previous >= 0, index[1:] - 1 - previous, index[1:] + backslashes)
-        quotes = (chunk == 34) & (before % 2 == 0)
-        # Inside a string after each position (a quote toggles).
-        inside = (np.cumsum(quotes) + in_string) % 2 == 1
-        opening = ((chunk == 91) | (chunk == 123)) & ~inside
-        closing = ((chunk == 93) | (chunk == 125)) & ~inside
-        levels = depth + np.cumsum(opening.astype(np.int64) - closing.astype(np.int64))
-        if n:
-            deepest = max(deepest, int(levels.max()))
-            depth = int(levels[-1])
-            in_string = bool(inside[-1])
-            backslashes = int(n - 1 - last_other[-1]) if last_other[-1] >= 0 else backslashes + n
+    deepest, depth, in_string, carried = 0, 0, 0, 0  # carried: backslashes ending the last chunk
+    for offset in range(0, len(buffer), _CHUNK):
+        chunk = buffer[offset:offset + _CHUNK]
+        backslashes = np.flatnonzero(chunk == 92)
+        starts = backslashes
+        if len(backslashes):
+            # Where each run of consecutive backslashes starts.
+            new_run = np.ones(len(backslashes), dtype=bool)
+            new_run[1:] = backslashes[1:] != backslashes[:-1] + 1
+            starts = backslashes[np.maximum.accumulate(np.where(new_run, np.arange(len(backslashes)), 0))]
+        quotes = np.flatnonzero(chunk == 34)
+        if len(quotes):
+            escapes = np.zeros(len(quotes), dtype=np.int64)
+            if len(backslashes):
+                last = np.searchsorted(backslashes, quotes) - 1
+                at = np.maximum(last, 0)
+                adjacent = (last >= 0) & (backslashes[at] == quotes - 1)
+                escapes = np.where(adjacent, quotes - starts[at], 0)
+                escapes = escapes + np.where(adjacent & (starts[at] == 0), carried, 0)
+            escapes[quotes == 0] = carried
+            quotes = quotes[escapes % 2 == 0]
+        brackets = np.flatnonzero(_BRACKETS[chunk])
+        if len(brackets):
+            outside = (np.searchsorted(quotes, brackets) + in_string) % 2 == 0
+            steps = np.where(_OPENING[chunk[brackets]], 1, -1)[outside]
+            if len(steps):
+                levels = depth + np.cumsum(steps)
+                deepest = max(deepest, int(levels.max()))
+                depth = int(levels[-1])
+        in_string = (in_string + len(quotes)) % 2
+        if len(backslashes) and backslashes[-1] == len(chunk) - 1:
+            carried = int(backslashes[-1] - starts[-1] + 1) + (carried if starts[-1] == 0 else 0)
+        else:
+            carried = 0
     return deepest
+
+
+_BRACKETS = np.zeros(256, dtype=bool)
+_BRACKETS[[91, 93, 123, 125]] = True
+_OPENING = np.zeros(256, dtype=bool)
+_OPENING[[91, 123]] = True
 
 
 def _unique_keys(pairs):

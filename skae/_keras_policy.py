@@ -17,8 +17,8 @@ configuration unless every object in it is
   the module name Keras writes for every ``keras.Model(inputs, outputs)``);
 - a built-in Keras function (an activation, loss or metric function) named
   as Keras writes it (``module: "builtins"``) or under its public module;
-- one of skae's two layers, ``skae>Corruption`` and ``skae>Sampling``, under
-  the module that defines them;
+- one of skae's own registered objects (``skae>Corruption``,
+  ``skae>Sampling``, skae's losses), under the module that defines it;
 - a symbolic tensor reference (``__keras_tensor__``) between layers.
 
 Every module a permitted configuration names is then one skae imported
@@ -29,7 +29,7 @@ nothing. :func:`deserialize` rebuilds a checked configuration with Keras'
 
 import keras
 
-from ._architectures import Corruption, Sampling
+from . import _architectures  # noqa: F401 - registers skae's Keras objects
 from ._codec import Refused
 
 try:  # the class of every keras.Model(inputs, outputs)
@@ -66,7 +66,9 @@ _NOT_FUNCTIONS = {"get", "serialize", "deserialize"}
 # Public layers that run stored code or read files or other models.
 _CODE_LAYERS = {"Lambda", "TFSMLayer", "TorchModuleWrapper", "JaxLayer", "FlaxLayer"}
 _CODE_MODULES = ("keras.src.layers.preprocessing", "keras.src.export", "keras.src.utils")
-SKAE_LAYERS = {"skae>Corruption": Corruption, "skae>Sampling": Sampling}
+# scikeras registers the class of every model it pickles or copies under
+# ">" + its qualified name: Keras then writes that registered name.
+_FUNCTIONAL_NAMES = (None, "Functional", ">Functional")
 # The objects a parameter of an estimator may hold.
 PARAMETER_BASES = (
     keras.optimizers.Optimizer,
@@ -118,17 +120,13 @@ def _check_object(item, where):
         return _check_function(item, module, registered, where)
     if not class_name.isidentifier() or class_name.startswith("_"):
         raise Refused(f"{where} names the object {label!r}, which Keras does not define.")
-    if registered in SKAE_LAYERS or class_name in {cls.__name__ for cls in SKAE_LAYERS.values()}:
-        cls = SKAE_LAYERS.get(registered)
-        if cls is None or cls.__name__ != class_name or module != cls.__module__:
-            raise Refused(
-                f"{where} names {label} registered as {registered!r}, which is not one "
-                "of skae's layers as skae writes them."
-            )
-        return cls
+    if (isinstance(registered, str) and registered.startswith("skae>")) or (module or "").startswith("skae"):
+        return _skae_object(registered, class_name, module, label, where)
     if Functional is not None and module == Functional.__module__:
-        if class_name != Functional.__name__ or registered not in (None, class_name):
+        if class_name != Functional.__name__ or registered not in _FUNCTIONAL_NAMES:
             raise Refused(f"{where} names {label}, which is not Keras' functional model.")
+        if registered and keras.saving.get_custom_objects().get(registered, Functional) is not Functional:
+            raise Refused(f"{where} names {label} registered as {registered!r}, which is not Keras' functional model.")
         return Functional
     if module not in NAMESPACES:
         raise Refused(
@@ -148,6 +146,21 @@ def _check_object(item, where):
         raise Refused(f"{where} holds a {class_name} layer, which carries code or reads other files.")
     if cls.__module__.startswith(_CODE_MODULES):
         raise Refused(f"{where} holds a {class_name} layer, which reads files or wraps other models.")
+    return cls
+
+
+def _skae_object(registered, class_name, module, label, where):
+    """One of skae's registered Keras objects, as skae writes it."""
+    cls = keras.saving.get_custom_objects().get(registered) if isinstance(registered, str) else None
+    if not (
+        isinstance(cls, type) and cls.__module__.startswith("skae.")
+        and registered == f"skae>{class_name}" and cls.__name__ == class_name
+        and module == cls.__module__
+    ):
+        raise Refused(
+            f"{where} names {label} registered as {registered!r}, which is not one of "
+            "skae's registered objects as skae writes them."
+        )
     return cls
 
 

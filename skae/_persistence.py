@@ -36,7 +36,8 @@ it builds anything:
    class that ``scaling`` names;
 4. the network: the inner ``.keras`` archive checked like the outer one;
    every object of its configuration resolved by name in Keras' public
-   namespaces or skae's two layers (no module the file names is imported);
+   namespaces or among skae's own registered layers and losses (no module
+   the file names is imported);
    sizes bounded; read by Keras with ``safe_mode=True``; then its structure
    (an ``autoencoder`` of an ``encoder`` and a ``decoder``, with the
    ``corruption`` or ``sampling`` layer exactly when the class needs one),
@@ -969,7 +970,7 @@ def _check_network(model, estimator, n_features):
             f"{sorted(needs)}: the file does not hold a {cls.__name__}."
         )
     for name, kind in needs.items():
-        if not isinstance(layers[name], kind) or (kind is keras.Model) == isinstance(layers[name], (Corruption, Sampling)):
+        if not isinstance(layers[name], kind):
             raise Refused(f"its network's {name} is not a {kind.__name__}.")
     encoder, decoder = layers["encoder"], layers["decoder"]
     for inner in (encoder, decoder):
