@@ -220,7 +220,7 @@ def test_contamination_auto_only_where_the_detector_takes_it(capsys, monkeypatch
     _models.check_contamination(argparse.Namespace(contamination="auto"))
 
 
-def test_fit_transformer_and_score_refuses_it(capsys, tmp_path, files):
+def test_fit_streamed_transformer(capsys, tmp_path, files):
     path = tmp_path / "transformer.skae"
     status, _, err = run(capsys, "fit", files["csv"], "-o", path, "--kind", "transformer",
                          "--chunksize", 128, *TRAIN)
@@ -230,6 +230,13 @@ def test_fit_transformer_and_score_refuses_it(capsys, tmp_path, files):
     # Streamed: 3 passes of one partial_fit per chunk of 128 rows (3 chunks).
     assert transformer.n_iter_ == 3 * 3
     assert transformer.transform(files["X"]).shape == (N_ROWS, 3)  # default: half the columns
+
+
+def test_score_refuses_a_transformer(capsys, tmp_path, files):
+    path = tmp_path / "transformer.skae"
+    status, _, err = run(capsys, "fit", files["csv"], "-o", path, "--kind", "transformer",
+                         "--quiet", *TRAIN)
+    assert status == 0, err
     status, out, err = run(capsys, "score", files["csv"], "--model", path)
     assert status == 1 and out == ""
     assert "holds an AutoencoderTransformer, not an outlier detector" in err
