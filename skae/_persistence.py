@@ -234,8 +234,10 @@ def _encode_state(estimator, params):
             if name in optional:
                 continue
             raise TypeError(
-                f"save() cannot store this {cls.__name__}: it has a network but no {name} "
-                "(fit it, rather than only initialize it)."
+                f"save() cannot store this {cls.__name__}: it has a network but no {name}, "
+                f"which {cls.__name__}._fitted_attributes declares and _optional_attributes "
+                "does not list (fit it fully; or, if some fitting path leaves it unset, that "
+                "list must name it)."
             )
         state[name] = encode_kind(kind, getattr(estimator, name), name, _encode_scaler)
     return state
