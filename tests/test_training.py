@@ -1,282 +1,345 @@
-"""skae/_training.py: the compiled loops give Model.fit's and the model's own numbers."""
+"""skae/_training.py: options, validation split, stopping, plateau halving, history, rollback."""
 
-import gc
-import pickle
-import weakref
+import dataclasses
+import math
+import warnings
 
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
+from sklearn.exceptions import NotFittedError
 
-import skae._training
-from skae import AutoencoderTransformer
-from skae._architectures import build_dense_autoencoder
-from skae._training import _global_seed
+from skae import AutoencoderTransformer, DenoisingAutoencoder
+from skae import _training
+from skae._training import HalveOnPlateau, TrainingOptions
 
-FAST = dict(hidden_layer_sizes=(16,), latent_dim=2, epochs=3, batch_size=32)
-N_ROWS, N_FEATURES, BATCH_SIZE, EPOCHS = 150, 8, 32, 3
+N_ROWS, N_FEATURES = 120, 6
 
 
-def make_ae(**params):
-    return AutoencoderTransformer(**{**FAST, **params})
+@pytest.fixture
+def x():
+    """Scaled training rows: a 2-D structure in 6 columns, with a little noise."""
+    rng = np.random.RandomState(0)
+    rows = rng.normal(size=(N_ROWS, 2)) @ rng.normal(size=(2, N_FEATURES))
+    return (rows + 0.05 * rng.normal(size=rows.shape)).astype("float32")
 
 
-def make_model(seed, dropout=0.2, l1=1e-3, metrics=None):
-    """A compiled model with dropout and an activity penalty, both of which must apply."""
-    model, _, _ = build_dense_autoencoder(
-        N_FEATURES, 2, hidden_layer_sizes=(16,), dropout=dropout, l1=l1, seed=seed
+def _options(**changes):
+    """Plain options: no stopping rule, no schedule, unless asked."""
+    return TrainingOptions(
+        **{"epochs": 3, "batch_size": 16, "n_iter_no_change": None, "lr_schedule": None,
+           **changes}
     )
-    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mse", metrics=metrics)
-    return model
 
 
-@pytest.fixture
-def data(seed):
-    rng = np.random.RandomState(seed)
-    X = rng.normal(size=(N_ROWS, N_FEATURES)).astype("float32")
-    weights = rng.uniform(0.1, 2.0, size=N_ROWS)
-    return X, weights
+class Scramble(keras.callbacks.Callback):
+    """Record the weights after each epoch; scramble them as epoch ``at`` begins.
 
+    The epochs from ``at`` on start far from where training was, so their
+    validation losses are worse than the one before: the best epoch is
+    ``at - 1``, not the last.
+    """
 
-@pytest.fixture
-def model_fit_path(monkeypatch):
-    """Send every fit through ``Model.fit``: the reference the loop must match."""
-    monkeypatch.setattr(skae._training, "_fits_in_loop", lambda model, args: False)
+    def __init__(self, at):
+        super().__init__()
+        self.at, self.weights = at, []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.at:
+            rng = np.random.RandomState(0)
+            self.model.set_weights(
+                [w + 3.0 * rng.normal(size=w.shape) for w in self.model.get_weights()]
+            )
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.weights.append(self.model.get_weights())
 
 
 # ---------------------------------------------------------------------------
-# fit_arrays against Model.fit, same initial weights
+# Options
 
 
-FIT_CASES = {
-    "in_order": dict(shuffle=False, weighted=False, validate=False),
-    "shuffled_weighted_validated": dict(shuffle=True, weighted=True, validate=True),
-}
-
-
-@pytest.mark.parametrize("case", FIT_CASES.values(), ids=FIT_CASES.keys())
-def test_fit_arrays_matches_model_fit(data, seed, case):
-    X, weights = data
-    kwargs = dict(
-        batch_size=BATCH_SIZE,
-        epochs=EPOCHS,
-        shuffle=case["shuffle"],
-        sample_weight=weights if case["weighted"] else None,
-        verbose=0,
+def test_training_options_defaults_and_immutability():
+    options = TrainingOptions(epochs=5, batch_size=8)
+    assert (options.shuffle, options.early_stopping, options.validation_fraction) == (
+        True, False, 0.1
     )
-    if case["validate"]:
-        kwargs["validation_data"] = (X[:40], X[:40])
-    histories, weights_after = [], []
-    for fit in (keras.Model.fit, skae._training.fit_arrays):
-        model = make_model(seed, metrics=["mae"])
-        with _global_seed(seed):  # the same global seed: the same shuffled order
-            histories.append(fit(model, X, X, **kwargs).history)
-        weights_after.append(model.get_weights())
-    assert histories[0].keys() == histories[1].keys()
-    for key in histories[0]:
-        np.testing.assert_allclose(histories[1][key], histories[0][key], rtol=1e-6)
-    for ours, theirs in zip(weights_after[1], weights_after[0]):
-        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-7)
+    assert (options.n_iter_no_change, options.tol, options.lr_schedule) == (10, 1e-4, "plateau")
+    assert options.callbacks == [] and options.fit_args == {}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        options.epochs = 6
 
 
-def test_fit_arrays_continues_from_initial_epoch(data, seed):
-    X, _ = data
-    model = make_model(seed)
+def test_train_runs_epochs_of_batch_size_steps(x, make_keras_autoencoder):
+    model = make_keras_autoencoder(N_FEATURES, seed=0)
+    logs, kept = _training.train(model, x, x, None, _options(epochs=4, batch_size=50), seed=0)
+    assert kept is None
+    assert len(logs["loss"]) == 4
+    assert int(model.optimizer.iterations.numpy()) == 4 * math.ceil(N_ROWS / 50)
+
+
+def test_train_continues_from_initial_epoch(x, make_keras_autoencoder):
+    model = make_keras_autoencoder(N_FEATURES, seed=0)
     epochs = []
     callback = keras.callbacks.LambdaCallback(on_epoch_begin=lambda e, logs: epochs.append(e))
-    history = skae._training.fit_arrays(
-        model, X, X, batch_size=BATCH_SIZE, epochs=5, initial_epoch=3, callbacks=[callback]
+    options = _options(epochs=2, callbacks=[callback])
+    logs, _ = _training.train(model, x, x, None, options, seed=0, initial_epoch=5)
+    assert epochs == [5, 6] and len(logs["loss"]) == 2
+
+
+def test_a_single_epoch_has_no_validation_stopping_or_schedule(x, make_keras_autoencoder):
+    model = make_keras_autoencoder(N_FEATURES, seed=0)
+    options = _options(
+        epochs=50, early_stopping=True, n_iter_no_change=1, tol=100.0, lr_schedule="plateau"
     )
-    assert epochs == [3, 4]
-    assert history.epoch == [3, 4]
+    logs, _ = _training.train(model, x, x, None, options, seed=0, single_epoch=True)
+    assert sorted(logs) == ["loss"]  # no val_loss, no learning_rate
+    assert int(model.optimizer.iterations.numpy()) == math.ceil(N_ROWS / 16)
 
 
-def test_unseeded_shuffle_changes_the_order_each_epoch(monkeypatch):
-    # Whatever another test left as TensorFlow's global seed: none here.
-    monkeypatch.setattr(tf.compat.v1.random, "get_seed", lambda op_seed: (None, None))
-    orders = skae._training._row_orders(1000, shuffle=True)
-    first, second = np.asarray(next(orders)), np.asarray(next(orders))
-    assert sorted(first) == list(range(1000))
-    assert not np.array_equal(first, second)
+# ---------------------------------------------------------------------------
+# Validation split
 
 
 @pytest.mark.parametrize(
-    "fit_args",
-    [{"validation_freq": 2}, {"class_weight": None}, {"shuffle": "batch"}, {"verbose": "auto"}],
+    "n_rows, fraction, n_valid", [(100, 0.1, 10), (2, 0.1, 1), (3, 0.99, 2), (15, 0.5, 8)]
 )
-def test_arguments_the_loop_cannot_honour_go_to_model_fit(data, seed, fit_args, monkeypatch):
-    X, _ = data
-    calls = []
-    original = keras.Model.fit
-
-    def spy(self, *args, **kwargs):
-        calls.append(kwargs)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(keras.Model, "fit", spy)
-    history = skae._training.fit_model(
-        make_model(seed), X, X, batch_size=BATCH_SIZE, epochs=1, **{"verbose": 0, **fit_args}
+def test_validation_split_holds_out_a_seeded_fraction(n_rows, fraction, n_valid):
+    rows = np.arange(n_rows, dtype="float32")[:, None]
+    weights = np.arange(n_rows, dtype=float)
+    fit_x, fit_y, fit_w, (valid_x, valid_y, valid_w) = _training._split_validation(
+        rows, rows + 0.5, weights, fraction, seed=3
     )
-    assert len(calls) == 1 and len(history.history["loss"]) == 1
+    assert len(valid_x) == n_valid and len(fit_x) == n_rows - n_valid
+    # Disjoint, complete, and rows keep their targets and weights.
+    assert sorted(np.r_[fit_x[:, 0], valid_x[:, 0]]) == list(range(n_rows))
+    np.testing.assert_array_equal(fit_y, fit_x + 0.5)
+    np.testing.assert_array_equal(valid_w, valid_x[:, 0])
+    np.testing.assert_array_equal(fit_w, fit_x[:, 0])
+    again = _training._split_validation(rows, rows, None, fraction, seed=3)
+    np.testing.assert_array_equal(again[3][0], valid_x)
+    if n_rows > 10:
+        other = _training._split_validation(rows, rows, None, fraction, seed=4)
+        assert not np.array_equal(other[3][0], valid_x)
+
+
+def test_validation_split_needs_two_rows():
+    with pytest.raises(ValueError, match="early_stopping=True.*at least 2 samples; got 1"):
+        _training._split_validation(np.ones((1, 3)), np.ones((1, 3)), None, 0.1, seed=0)
+
+
+def test_early_stopping_validates_on_held_out_rows(make_estimator, digits):
+    X, _ = digits
+    ae = make_estimator(early_stopping=True, metrics=["mae"], n_iter_no_change=None).fit(X)
+    assert sorted(ae.history_) == [
+        "loss", "mean_absolute_error", "val_loss", "val_mean_absolute_error"
+    ]
+    assert len(ae.history_["val_loss"]) == ae.n_iter_ == 3
 
 
 # ---------------------------------------------------------------------------
-# The estimator: same numbers and behaviour as through Model.fit
+# Stopping
 
 
-ESTIMATOR_CASES = {
-    "dropout_l1": dict(dropout=0.1, l1=1e-3),
-    "early_stopping": dict(early_stopping=True, n_iter_no_change=2, epochs=8, metrics=["mae"]),
-    "plateau_in_order": dict(n_iter_no_change=2, tol=10.0, epochs=8, shuffle=False),
-}
+def test_early_stopping_restores_the_best_epoch(x, make_keras_autoencoder):
+    model = make_keras_autoencoder(N_FEATURES, seed=0, learning_rate=1e-3)
+    recorder = Scramble(at=4)
+    options = _options(
+        epochs=30, early_stopping=True, n_iter_no_change=3, tol=0.0, callbacks=[recorder]
+    )
+    logs, _ = _training.train(model, x, x, None, options, seed=7)
+    val = logs["val_loss"]
+    best = int(np.argmin(val))
+    assert best == 3 < len(val) - 1 == 3 + 3  # stopped 3 epochs after the best
+    # The model holds the best epoch's weights, and its validation loss is that epoch's.
+    for ours, best_weights in zip(model.get_weights(), recorder.weights[best], strict=True):
+        np.testing.assert_array_equal(ours, best_weights)
+    _, _, _, (x_valid, y_valid) = _training._split_validation(x, x, None, 0.1, seed=7)
+    assert model.evaluate(x_valid, y_valid, verbose=0) == pytest.approx(val[best], rel=1e-5)
 
 
-@pytest.mark.parametrize("params", ESTIMATOR_CASES.values(), ids=ESTIMATOR_CASES.keys())
-def test_estimator_matches_the_model_fit_path(digits, seed, params, monkeypatch):
+def test_estimator_with_early_stopping_ends_on_its_best_epoch(make_estimator, digits):
     X, _ = digits
-    weights = np.linspace(0.5, 1.5, len(X))
-    ours = make_ae(random_state=seed, **params).fit(X, sample_weight=weights)
-    monkeypatch.setattr(skae._training, "_fits_in_loop", lambda model, args: False)
-    reference = make_ae(random_state=seed, **params).fit(X, sample_weight=weights)
-    assert ours.history_.keys() == reference.history_.keys()
-    for key, values in reference.history_.items():
-        np.testing.assert_allclose(ours.history_[key], values, rtol=1e-5)
-    np.testing.assert_allclose(ours.transform(X), reference.transform(X), rtol=1e-4, atol=1e-5)
+    recorder = Scramble(at=3)
+    ae = make_estimator(
+        init="random", early_stopping=True, n_iter_no_change=2, tol=0.0, epochs=30,
+        learning_rate=1e-3, callbacks=[recorder],
+    ).fit(X)
+    val = ae.history_["val_loss"]
+    best = int(np.argmin(val))
+    assert best == 2 and ae.n_iter_ == 5 < 30
+    for ours, best_weights in zip(ae.model_.get_weights(), recorder.weights[best], strict=True):
+        np.testing.assert_array_equal(ours, best_weights)
 
 
-def test_partial_fit_matches_the_model_fit_path(digits, seed, monkeypatch):
+def test_without_early_stopping_the_training_loss_decides_and_no_rows_are_held_out(
+    make_estimator, digits
+):
     X, _ = digits
-    ours = make_ae(random_state=seed)
-    for _ in range(3):
-        ours.partial_fit(X)
-    monkeypatch.setattr(skae._training, "_fits_in_loop", lambda model, args: False)
-    reference = make_ae(random_state=seed)
-    for _ in range(3):
-        reference.partial_fit(X)
-    np.testing.assert_allclose(ours.history_["loss"], reference.history_["loss"], rtol=1e-5)
+    ae = make_estimator(
+        init="random", early_stopping=False, n_iter_no_change=3, tol=10.0, epochs=50
+    ).fit(X)
+    # With an impossible tol no epoch after the first counts as an improvement.
+    assert ae.n_iter_ == 4
+    assert "val_loss" not in ae.history_
 
 
-def test_estimator_fit_does_not_call_model_fit(digits, seed, monkeypatch):
+def test_n_iter_no_change_none_trains_every_epoch(make_estimator, digits):
     X, _ = digits
-
-    def fail(*args, **kwargs):
-        raise AssertionError("Model.fit must not be used for in-memory arrays")
-
-    monkeypatch.setattr(keras.Model, "fit", fail)
-    ae = make_ae(early_stopping=True, random_state=seed).fit(X)
-    assert ae.n_iter_ == FAST["epochs"]
+    ae = make_estimator(init="random", n_iter_no_change=None, tol=10.0, epochs=7).fit(X)
+    assert ae.n_iter_ == 7
 
 
-def test_routed_fit_argument_falls_back_to_model_fit(digits, seed, monkeypatch):
+# ---------------------------------------------------------------------------
+# The plateau schedule
+
+
+def test_plateau_halves_the_learning_rate_every_half_patience(make_estimator, digits):
     X, _ = digits
-    calls = []
-    original = keras.Model.fit
-
-    def spy(self, *args, **kwargs):
-        calls.append(kwargs)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(keras.Model, "fit", spy)
-    ae = make_ae(early_stopping=True, fit__validation_batch_size=16, random_state=seed)
-    ae.fit(X)
-    assert [call["validation_batch_size"] for call in calls] == [16]
-    assert len(ae.history_["val_loss"]) == FAST["epochs"]
+    ae = make_estimator(
+        init="random", early_stopping=False, learning_rate=0.004, n_iter_no_change=4,
+        tol=10.0, epochs=50,
+    ).fit(X)
+    # Stops after 1 + 4 epochs; the rate is halved after every 4 // 2 = 2
+    # epochs without improvement (the log holds the rate each epoch ran at).
+    np.testing.assert_allclose(ae.history_["learning_rate"], [0.004] * 3 + [0.002] * 2)
+    assert float(ae.model_.optimizer.learning_rate) == pytest.approx(0.001)
 
 
-def test_int_random_state_refits_are_bit_identical(digits, seed):
+def test_no_schedule_keeps_the_learning_rate(make_estimator, digits):
     X, _ = digits
-    params = dict(dropout=0.2, l1=1e-3, early_stopping=True, random_state=seed)
-    first = make_ae(**params).fit(X)
-    make_ae(dropout=0.2).fit(X)  # an unseeded fit in between changes nothing
-    second = make_ae(**params).fit(X)
-    assert first.history_ == second.history_
-    np.testing.assert_array_equal(first.transform(X), second.transform(X))
+    ae = make_estimator(
+        init="random", learning_rate=0.004, lr_schedule=None, n_iter_no_change=None, tol=10.0
+    ).fit(X)
+    assert "learning_rate" not in ae.history_
+    assert float(ae.model_.optimizer.learning_rate) == pytest.approx(0.004)
 
 
-def test_callbacks_see_every_hook_and_the_logs(digits, seed):
+def test_halve_on_plateau_counts_epochs_without_improvement(x, make_keras_autoencoder):
+    model = make_keras_autoencoder(N_FEATURES, seed=0, learning_rate=0.08)
+    callback = HalveOnPlateau(monitor="val_loss", patience=2, min_delta=0.1)
+    callback.set_model(model)
+    rates = []
+    for epoch, loss in enumerate([5.0, 4.0, 3.95, 3.92, 2.0, 1.95, 1.93, 1.9]):
+        logs = {"val_loss": loss}
+        callback.on_epoch_end(epoch, logs)
+        rates.append(logs["learning_rate"])
+    # Improvements by more than 0.1 at epochs 0, 1 and 4; two epochs without
+    # one halve the rate (after epochs 3 and 6).
+    np.testing.assert_allclose(rates, [0.08] * 4 + [0.04] * 3 + [0.02])
+    callback.on_epoch_end(8, {})  # no monitored value: nothing changes
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.02)
+
+
+def test_no_warning_per_epoch_from_skaes_callbacks(make_estimator, digits):
+    # keras.callbacks.ReduceLROnPlateau converts the rate with NumPy, which
+    # warns (DeprecationWarning) at every epoch under NumPy >= 2.4.
     X, _ = digits
-    seen = []
-
-    class Recorder(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            seen.append("train_begin")
-
-        def on_epoch_begin(self, epoch, logs=None):
-            seen.append(f"epoch_begin {epoch}")
-
-        def on_epoch_end(self, epoch, logs=None):
-            seen.append(sorted(logs))
-
-        def on_train_end(self, logs=None):
-            seen.append("train_end")
-
-    ae = make_ae(callbacks=[Recorder()], early_stopping=True, metrics=["mae"], epochs=2)
-    ae.fit(X)
-    # User callbacks run first, before ReduceLROnPlateau logs the rate.
-    keys = ["loss", "mean_absolute_error", "val_loss", "val_mean_absolute_error"]
-    assert seen == ["train_begin", "epoch_begin 0", keys, "epoch_begin 1", keys, "train_end"]
-    assert sorted(ae.history_) == sorted(keys + ["learning_rate"])
+    ae = make_estimator(
+        init="random", early_stopping=True, n_iter_no_change=2, tol=10.0, epochs=8,
+        lr_schedule="plateau",
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.simplefilter("error", DeprecationWarning)
+        ae.fit(X)
+    assert ae.history_["learning_rate"][-1] < ae.history_["learning_rate"][0]  # it did halve
+    assert [str(w.message) for w in caught] == []
 
 
-@pytest.mark.parametrize("verbose", [0, 1, 2])
-def test_verbose_progress(digits, seed, capsys, verbose):
+# ---------------------------------------------------------------------------
+# History and divergence
+
+
+def test_extend_history_appends_python_floats_without_touching_the_old_one():
+    first = _training.extend_history(None, {"loss": [np.float32(2.5), 2.0]}, 1.0)
+    assert first == {"loss": [2.5, 2.0]} and all(type(v) is float for v in first["loss"])
+    second = _training.extend_history(first, {"loss": [1.5], "val_loss": [1.7]}, 1.0)
+    assert second == {"loss": [2.5, 2.0, 1.5], "val_loss": [1.7]}
+    assert first == {"loss": [2.5, 2.0]}
+
+
+@pytest.mark.parametrize(
+    "largest_input, cause",
+    [(5.0, "Lower learning_rate"), (3e4, r"The scaled inputs reach 3e\+04.*`scaling`")],
+)
+def test_a_diverged_loss_says_when_and_why(largest_input, cause):
+    message = rf"Training diverged: the loss became nan at epoch 3\. {cause}"
+    with pytest.raises(ValueError, match=message):
+        _training.extend_history({"loss": [1.0, 0.5]}, {"loss": [np.nan]}, largest_input)
+    with pytest.raises(ValueError, match="became inf at epoch 1"):
+        _training.extend_history(None, {"loss": [np.inf]}, largest_input)
+
+
+def test_divergence_stops_at_the_first_bad_epoch_and_leaves_no_model(make_estimator, digits):
     X, _ = digits
-    make_ae(verbose=verbose, n_iter_no_change=None, random_state=seed).fit(X)
-    out = capsys.readouterr().out
-    if verbose == 0:
-        assert out == ""
-        return
-    # Keras' ProgbarLogger: an "Epoch i/n" header per epoch, then a bar at
-    # verbose=1 (drawn when the epoch ends and again when it is finalized)
-    # or one summary line at verbose=2.
-    assert out.count("Epoch ") == FAST["epochs"]
-    assert out.count("loss:") == FAST["epochs"] * (2 if verbose == 1 else 1)
-    assert ("━" in out) == (verbose == 1)
-
-
-def test_divergence_stops_training_at_the_first_bad_epoch(digits):
-    X, _ = digits
-    ae = make_ae(optimizer="sgd", learning_rate=1e12, lr_schedule=None, epochs=5)
+    ae = make_estimator(optimizer="sgd", learning_rate=1e12, lr_schedule=None, epochs=5)
     with pytest.raises(ValueError, match="Training diverged.*epoch 1"):
         ae.fit(X * 1e6)
+    with pytest.raises(NotFittedError):
+        ae.transform(X)
 
 
 # ---------------------------------------------------------------------------
-# Inference
+# Snapshot and restore, and keeping the start unless it is beaten
 
 
-@pytest.mark.parametrize("n_rows, chunk_size", [(1, 8192), (10, 8192), (150, 64), (150, 150)])
-def test_predict_arrays_equals_the_model(data, seed, n_rows, chunk_size):
-    X, _ = data
-    model = make_model(seed)
-    outputs = skae._training.predict_arrays(model, X[:n_rows], chunk_size)
-    assert outputs.shape == (n_rows, N_FEATURES) and outputs.dtype == np.float32
-    np.testing.assert_allclose(outputs, model(X[:n_rows], training=False), rtol=1e-6, atol=1e-7)
-    np.testing.assert_allclose(outputs, model.predict_on_batch(X[:n_rows]), rtol=1e-6, atol=1e-7)
+def test_restore_puts_back_weights_and_optimizer_state(x, make_keras_autoencoder):
+    model = make_keras_autoencoder(N_FEATURES, seed=0)
+    assert _training.snapshot(None) is None
+    _training.train(model, x, x, None, _options(epochs=1), seed=0)
+    saved = _training.snapshot(model)
+    weights = [w.copy() for w in model.get_weights()]
+    slots = [v.numpy().copy() for v in model.optimizer.variables]
+    _training.train(model, x, x, None, _options(epochs=2), seed=1)
+    _training.restore(model, saved)
+    for ours, theirs in zip(model.get_weights(), weights, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    for variable, value in zip(model.optimizer.variables, slots, strict=True):
+        np.testing.assert_array_equal(variable.numpy(), value)
+    _training.restore(model, None)  # nothing saved: nothing to do
 
 
-def test_compiled_functions_die_with_their_model(data, seed):
-    X, _ = data
-    model = make_model(seed)
-    skae._training.fit_arrays(model, X, X, batch_size=BATCH_SIZE, validation_data=(X, X))
-    skae._training.predict_arrays(model, X, 64)
-    assert set(skae._training._FUNCTIONS[model]) == {"train", "test", "predict"}
-    alive = weakref.ref(model)
-    del model
-    gc.collect()
-    assert alive() is None
+@pytest.mark.parametrize("scramble", [False, True])
+def test_the_start_is_kept_unless_training_beats_it(x, make_keras_autoencoder, scramble):
+    model = make_keras_autoencoder(N_FEATURES, seed=0, learning_rate=1e-3)
+    start = [w.copy() for w in model.get_weights()]
+    callbacks = [Scramble(at=0)] if scramble else []
+    options = _options(epochs=3, callbacks=callbacks)
+    _, kept = _training.train(model, x, x, None, options, seed=0, keep_start_unless_beaten=True)
+    assert kept is scramble
+    same = all(np.array_equal(a, b) for a, b in zip(model.get_weights(), start, strict=True))
+    assert same is scramble
 
 
-def test_new_model_gets_new_functions_and_pickles_without_them(digits, seed):
+def test_a_warm_start_continues_the_epoch_count(make_estimator, digits):
     X, _ = digits
-    ae = make_ae(random_state=seed).fit(X)
-    ae.transform(X[:5])
-    first_model = ae.model_
-    ae.set_params(random_state=seed + 1).fit(X)  # a cold refit replaces model_
-    assert ae.model_ is not first_model
-    np.testing.assert_allclose(
-        ae.transform(X[:5]), ae.encoder_(ae._scale(X[:5])), rtol=1e-5, atol=1e-6
+    epochs = []
+    callback = keras.callbacks.LambdaCallback(on_epoch_begin=lambda e, logs: epochs.append(e))
+    ae = make_estimator(
+        DenoisingAutoencoder, warm_start=True, n_iter_no_change=None, callbacks=[callback]
     )
-    restored = pickle.loads(pickle.dumps(ae))
-    np.testing.assert_array_equal(restored.transform(X[:5]), ae.transform(X[:5]))
+    ae.fit(X).fit(X)
+    assert epochs == [0, 1, 2, 3, 4, 5] and ae.n_iter_ == 6
+
+
+def test_training_options_follow_the_estimator_parameters(make_estimator, digits, monkeypatch):
+    X, _ = digits
+    seen = []
+    original = _training.train
+
+    def spy(model, x, y, sample_weight, options, **kwargs):
+        seen.append(options)
+        return original(model, x, y, sample_weight, options, **kwargs)
+
+    monkeypatch.setattr(_training, "train", spy)
+    make_estimator(
+        AutoencoderTransformer, epochs=2, batch_size=50, shuffle=False, early_stopping=True,
+        validation_fraction=0.2, n_iter_no_change=7, tol=0.5, lr_schedule=None,
+        fit__epochs=4, fit__validation_batch_size=16,
+    ).fit(X)
+    (options,) = seen
+    assert (options.epochs, options.batch_size, options.shuffle) == (4, 50, False)
+    assert (options.early_stopping, options.validation_fraction) == (True, 0.2)
+    assert (options.n_iter_no_change, options.tol, options.lr_schedule) == (7, 0.5, None)
+    assert options.fit_args == {"validation_batch_size": 16}
