@@ -72,8 +72,9 @@ def pipeline(reducer):
 # %%
 # Search the code size by 3-fold cross-validation
 # -----------------------------------------------
-# ``epochs=40`` keeps the 12 autoencoder fits of the search to about a
-# minute on a CPU; the parameter grid is written the same way for both.
+# ``epochs=40`` keeps the 12 autoencoder fits of the search (and the refit of
+# the best) under two minutes on a busy 2-core CPU; the parameter grid is
+# written the same way for both.
 searches = {
     "PCA": GridSearchCV(
         pipeline(PCA(random_state=0)), {"reduce__n_components": latent_dims}, cv=3

@@ -105,6 +105,8 @@ print(f"below offset_: {flagged[y_test].sum()} of {y_test.sum()} malignant test 
 fig, ax = plt.subplots(figsize=(4.5, 4.5), layout="constrained")
 for name, model in [("skae autoencoder", detector), ("IsolationForest", forest)]:
     RocCurveDisplay.from_predictions(y_test, -model.score_samples(X_test), name=name, ax=ax)
+ax.set_xlabel("benign rows flagged (false positive rate)")
+ax.set_ylabel("malignant rows flagged (true positive rate)")
 ax.set_title("Malignant as outliers")
 
 # %%
