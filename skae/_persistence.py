@@ -536,6 +536,15 @@ def _check_zip_directory(file, size, what):
     _, disk, directory_disk, disk_entries, entries, directory_size, _, _ = struct.unpack(
         "<4s4H2LH", tail[at:at + 22]
     )
+    # zipfile would take a zip64 record's counts over these (skae never writes one).
+    locator = size - tail_size + at - 20
+    zip64 = False
+    if locator >= 0:
+        file.seek(locator)
+        zip64 = file.read(4) == b"PK\x06\x07"
+        file.seek(0)
+    if zip64:
+        raise Refused(f"{what} is not a skae model file: its zip directory has zip64 records, which skae never writes.")
     if disk or directory_disk or max(disk_entries, entries) > _MAX_ENTRIES or directory_size > _MAX_DIRECTORY:
         raise Refused(
             f"{what} is not a skae model file: its zip directory declares {entries} "

@@ -674,6 +674,17 @@ def test_member_that_holds_more_than_it_declares_is_refused(saved, tmp_path):
     _refused(tmp_path / "short.skae", "damaged|not the")
 
 
+def test_zip_directories_too_large_for_a_model_file_are_refused(saved, tmp_path):
+    many = {f"m{i}": b"" for i in range(17)}
+    _refused(_write(tmp_path / "many.skae", many), "declares 17 members")
+    # A zip64 locator before the end record: zipfile would read its counts instead.
+    data = saved.read_bytes()
+    end = data.rfind(b"PK\x05\x06")
+    locator = b"PK\x06\x07" + bytes(16)
+    (tmp_path / "zip64.skae").write_bytes(data[:end] + locator + data[end:])
+    _refused(tmp_path / "zip64.skae", "zip directory")
+
+
 def test_duplicate_and_unexpected_members_are_refused(saved, tmp_path):
     members = _members(saved)
     forged = json.loads(members["skae.json"])
