@@ -73,7 +73,16 @@ from sklearn.preprocessing import (
 )
 
 from . import _keras_policy
-from ._codec import Refused, canonical, decode_kind, decode_value, dump_json, encode_kind, encode_value, read_json
+from ._codec import (
+    Refused,
+    canonical,
+    decode_kind,
+    decode_value,
+    dump_json,
+    encode_kind,
+    encode_value,
+    read_json,
+)
 
 __all__ = ["InconsistentVersionWarning", "ModelFileError", "load", "save_estimator", "versions"]
 
@@ -118,6 +127,7 @@ _SCALER_FITTED = {
 # that must be positive.
 _ARRAY_SHAPES = {
     "feature_error_scale_": ("n_features_in_",),
+    "fill_value_": ("n_features_in_",),
     "code_mean_": ("latent_dim",),
     "code_precision_": ("latent_dim", "latent_dim"),
 }
@@ -756,8 +766,8 @@ def _build_estimator(cls, encoded):
         name: decode_value(value, f"parameter {name}", _keras_policy.deserialize)
         for name, value in encoded.items()
     }
-    for name in params:
-        if (name in _EMPTY_ONLY or name.startswith("callbacks__")) and params[name] not in (None, [], {}):
+    for name, value in params.items():
+        if (name in _EMPTY_ONLY or name.startswith("callbacks__")) and not (value is None or (isinstance(value, (list, dict)) and not value)):
             raise Refused(f"its parameter {name} holds callbacks, which skae files cannot hold.")
     estimator = cls(**params)
     try:

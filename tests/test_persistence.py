@@ -36,7 +36,7 @@ from skae import (
     _persistence,
 )
 
-FAST = dict(hidden_layer_sizes=(16,), latent_dim=2, epochs=3, batch_size=32)
+FAST = {"hidden_layer_sizes": (16,), "latent_dim": 2, "epochs": 3, "batch_size": 32}
 
 ESTIMATORS = {
     "transformer": lambda seed: AutoencoderTransformer(**FAST, random_state=seed),
@@ -249,7 +249,7 @@ def test_threads_saving_to_one_path_never_mix_files(tmp_path):
         try:
             for _ in range(3):
                 estimators[i].save(path)
-        except BaseException as error:  # reported below
+        except Exception as error:  # noqa: BLE001 - reported below
             errors.append(error)
 
     threads = [threading.Thread(target=save_repeatedly, args=(i,)) for i in range(8)]
@@ -793,7 +793,7 @@ def test_a_key_proves_who_wrote_the_file(saved, tmp_path, digits):
 def small_files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("fuzz-base")
     X = np.random.RandomState(0).normal(size=(40, 5))
-    small = dict(hidden_layer_sizes=(4,), latent_dim=2, epochs=1, random_state=0)
+    small = {"hidden_layer_sizes": (4,), "latent_dim": 2, "epochs": 1, "random_state": 0}
     detector = AutoencoderOutlierDetector(**small).fit(X)
     # Another network, with a corruption layer, to swap in.
     other = _persistence._keras_bytes(DenoisingAutoencoder(**small).fit(X).model_)
