@@ -280,10 +280,14 @@ def saved_kinds(tmp_path_factory, digits):
     """A saved transformer, denoiser and variational autoencoder (for relabelling)."""
     folder = tmp_path_factory.mktemp("kinds")
     X = digits[0][:100]
-    return {
-        name: ESTIMATORS[name](0).fit(X).save(folder / f"{name}.skae")
-        for name in ("transformer", "denoising", "variational")
-    }
+    cache = {}
+
+    def saved_kind(name):
+        if name not in cache:
+            cache[name] = ESTIMATORS[name](0).fit(X).save(folder / f"{name}.skae")
+        return cache[name]
+
+    return saved_kind
 
 
 def _members(path):
@@ -578,16 +582,16 @@ def _relabel(meta, cls, **params):
     ],
 )
 def test_relabelled_estimator_class_is_refused(saved_kinds, tmp_path, source, target, match):
-    loaded = skae.load(saved_kinds[source])
+    loaded = skae.load(saved_kinds(source))
     crafted = _craft(
-        saved_kinds[source], tmp_path,
+        saved_kinds(source), tmp_path,
         lambda meta: _relabel(meta, target, scaling=loaded.scaling, latent_dim=loaded.latent_dim),
     )
     _refused(crafted, match)
 
 
 def test_network_of_another_width_is_refused(saved, saved_kinds, tmp_path):
-    other = _members(saved_kinds["variational"])["model.keras"]
+    other = _members(saved_kinds("variational"))["model.keras"]
     _refused(_craft(saved, tmp_path, model_edit=lambda _: other), "layers|shape")
 
     def rename(config):
@@ -606,7 +610,7 @@ def test_network_giving_non_finite_outputs_is_refused_at_load(saved_kinds, tmp_p
     """A file that loads but would fail on first use is refused at load."""
     def poison(model_bytes):
         members = _members(io.BytesIO(model_bytes))
-        loaded = skae.load(saved_kinds["transformer"])
+        loaded = skae.load(saved_kinds("transformer"))
         kernel = loaded.model_.get_layer("encoder").weights[0].numpy()
         weights = members["model.weights.h5"]
         at = weights.find(kernel.tobytes())
@@ -616,7 +620,7 @@ def test_network_giving_non_finite_outputs_is_refused_at_load(saved_kinds, tmp_p
         )
         return _keras_zip(members)
 
-    _refused(_craft(saved_kinds["transformer"], tmp_path, model_edit=poison), "finite values for a row of zeros")
+    _refused(_craft(saved_kinds("transformer"), tmp_path, model_edit=poison), "finite values for a row of zeros")
 
 
 def test_huge_layers_are_refused_before_keras_allocates_them(saved, tmp_path):
