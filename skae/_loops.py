@@ -28,7 +28,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["evaluate_arrays", "fit_arrays", "fit_model", "predict_arrays"]
+__all__ = ["fit_arrays", "fit_model", "predict_arrays"]
 
 # model -> {name: compiled function}. Weak keys, and closures that hold the
 # model only weakly, so that a cached function never keeps its model alive.
@@ -198,31 +198,6 @@ def fit_arrays(
         model.optimizer.finalize_variable_values(model.trainable_weights)
     callbacks.on_train_end(logs=logs)
     return next(c for c in callbacks.callbacks if isinstance(c, keras.callbacks.History))
-
-
-def evaluate_arrays(model, x, y, sample_weight=None, batch_size=256):
-    """The compiled loss of ``model`` on arrays, as ``Model.evaluate`` gives it (a float).
-
-    Parameters
-    ----------
-    model : keras.Model
-        A compiled single-input, single-output model.
-    x, y : ndarray of shape (n_samples, ...)
-        Inputs and targets.
-    sample_weight : ndarray of shape (n_samples,), default=None
-        Weight of each row in the loss.
-    batch_size : int, default=256
-        Rows per step.
-
-    Returns
-    -------
-    loss : float
-    """
-    data = _as_tensors(x, y, sample_weight)
-    _build(model, data, batch_size)
-    model.reset_metrics()
-    _cached(model, "test")(data, tf.constant(batch_size, tf.int32))
-    return float(_metric_logs(model)["loss"])
 
 
 def predict_arrays(model, x, chunk_size, outputs="model"):

@@ -9,10 +9,19 @@ from dataclasses import dataclass, field
 
 import keras
 import numpy as np
+import scipy.stats
 
-from ._loops import evaluate_arrays, fit_model
+from ._loops import fit_model, predict_arrays
 
-__all__ = ["TrainingOptions", "extend_history", "restore", "snapshot", "train"]
+__all__ = [
+    "TrainingOptions",
+    "extend_history",
+    "restore",
+    "row_losses",
+    "significantly_lower",
+    "snapshot",
+    "train",
+]
 
 
 @dataclass(frozen=True)
@@ -44,8 +53,10 @@ def train(
 
     With ``keep_start_unless_beaten``, the weights the model starts from are
     put back at the end unless training lowered the loss on the held-out
-    rows (on the training rows without ``early_stopping``). A model that
-    starts as PCA therefore ends no worse than PCA on those rows.
+    rows (on the training rows without ``early_stopping``) by more than
+    chance: a one-sided paired t-test of the rows' losses, start against end,
+    at the 5% level. A model that starts as PCA therefore ends no worse than
+    PCA on those rows, and keeps a gain only where the rows show one.
 
     Returns
     -------
@@ -64,7 +75,7 @@ def train(
     callbacks = list(options.callbacks) + _rule_callbacks(options, validate, single_epoch)
     judge = validation_data or (x, y, sample_weight)
     if keep_start_unless_beaten:
-        start, start_loss = snapshot(model), evaluate_arrays(model, *judge)
+        start, start_losses = snapshot(model), row_losses(model, *judge)
     history = fit_model(
         model, x, y, seed=seed, sample_weight=sample_weight,
         batch_size=options.batch_size, epochs=initial_epoch + epochs,
@@ -74,10 +85,38 @@ def train(
     )
     if not keep_start_unless_beaten:
         return history.history, None
-    kept = not evaluate_arrays(model, *judge) < start_loss
+    kept = not significantly_lower(row_losses(model, *judge), start_losses, judge[2:])
     if kept:
         restore(model, start)
     return history.history, kept
+
+
+def row_losses(model, x, y, sample_weight=None):
+    """The compiled loss of ``model`` on each row (before any reduction over rows)."""
+    loss = model.loss
+    per_row = loss.call if isinstance(loss, keras.losses.Loss) else keras.losses.get(loss)
+    predictions = predict_arrays(model, x, 8192)
+    return np.asarray(per_row(y, predictions), dtype=np.float64)
+
+
+def significantly_lower(losses, baseline, sample_weight=(), level=0.05):
+    """Whether ``losses`` are lower than ``baseline``, row for row, beyond chance.
+
+    A one-sided paired t-test on the differences (weighted rows count as
+    repeated); with fewer than 2 rows, any decrease counts.
+    """
+    gains = baseline - losses
+    weights = sample_weight[0] if sample_weight and sample_weight[0] is not None else None
+    weights = np.ones_like(gains) if weights is None else np.asarray(weights, np.float64)
+    mean = np.average(gains, weights=weights)
+    if len(gains) < 2 or not mean > 0:
+        return bool(mean > 0)
+    n = weights.sum() ** 2 / np.sum(weights**2)  # effective number of rows
+    spread = np.sqrt(np.average((gains - mean) ** 2, weights=weights) * n / max(n - 1, 1))
+    if spread == 0:
+        return True
+    t = mean / (spread / np.sqrt(n))
+    return bool(t > scipy.stats.t.ppf(1 - level, df=max(n - 1, 1)))
 
 
 def extend_history(history, new_logs, largest_input):
