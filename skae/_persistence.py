@@ -583,15 +583,18 @@ def _check_members(archive, allowed, required, what):
     for info in infos:
         name, cap = info.filename, allowed[info.filename]
         if info.flag_bits & 0x1:
-            raise Refused(f"{what}: the member {name!r} is encrypted.")
+            raise Refused(f"{what} holds the member {name!r} encrypted.")
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise Refused(f"{what}: the member {name!r} uses compression method {info.compress_type}.")
+            raise Refused(f"{what} holds the member {name!r} compressed by method {info.compress_type}.")
         if info.file_size > cap:
-            raise Refused(f"{what}: the member {name!r} declares {info.file_size} bytes, more than the {cap} allowed.")
+            raise Refused(
+                f"{what} holds the member {name!r}, which declares {info.file_size} bytes, "
+                f"more than the {cap} allowed."
+            )
         if info.file_size > _RATIO_FLOOR and info.file_size > _MAX_RATIO * max(info.compress_size, 1):
             raise Refused(
-                f"{what}: the member {name!r} would expand {info.compress_size} bytes to "
-                f"{info.file_size} (more than {_MAX_RATIO}:1): a decompression bomb."
+                f"{what} holds the member {name!r}, which would expand {info.compress_size} "
+                f"bytes to {info.file_size} (more than {_MAX_RATIO}:1): a decompression bomb."
             )
     return infos
 
