@@ -49,9 +49,11 @@ def score(args):
         rows, outliers = _write_scores(detector, chunks, out, args.quiet)
         out.commit()
     if not args.quiet:
+        # The contamination is shown: its default is the detector's, not in --help.
         note(
-            f"scored {rows} rows: {outliers} outliers (label -1, {outliers / rows:.1%}) "
-            f"below the threshold {detector.offset_:.4g}; wrote {args.output or 'stdout'}"
+            f"scored {rows} rows: {outliers} outliers (label -1, {outliers / rows:.1%}; "
+            f"contamination {detector.get_params()['contamination']}) below the threshold "
+            f"{detector.offset_:.4g}; wrote {'stdout' if out.path is None else args.output}"
         )
 
 

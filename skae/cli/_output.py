@@ -74,6 +74,7 @@ class Destination:
         self.temp = os.path.join(self._folder, name)
 
     def _make_folder(self, name):
+        """The temporary folder: beside the target, or under $TMPDIR for direct targets."""
         if self.direct:
             if self.path is not None and not os.access(self.path, os.W_OK):
                 raise DataError(f"cannot write to {self.path}: permission denied")

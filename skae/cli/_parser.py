@@ -48,6 +48,7 @@ def build_parser():
 
 
 def _add_score(commands):
+    """The ``score`` subcommand."""
     parser = _command(
         commands, "score", "score each row for outliers (+1 inlier, -1 outlier)",
         """\
@@ -88,6 +89,7 @@ receive the whole table once scoring has succeeded, or nothing.""",
 
 
 def _add_fit(commands):
+    """The ``fit`` subcommand."""
     parser = _command(
         commands, "fit", "train a model and save it to a file",
         """\
@@ -121,6 +123,7 @@ describe the whole file rather than its last chunk.""",
 
 
 def _add_compare(commands):
+    """The ``compare`` subcommand."""
     parser = _command(
         commands, "compare", "held-out reconstruction error of PCA vs the autoencoder",
         """\
@@ -149,6 +152,7 @@ loaded in memory.""",
 
 
 def _command(commands, name, summary, description, examples):
+    """A subparser with its description, examples and the exit statuses."""
     return commands.add_parser(
         name, usage="%(prog)s DATA [options]", help=summary, description=description,
         epilog=("examples:\n" if "\n" in examples else "example:\n") + examples
@@ -158,6 +162,7 @@ def _command(commands, name, summary, description, examples):
 
 
 def _add_data_options(parser, score, chunks=True):
+    """DATA and how to read it: columns, CSV marks, chunks, quiet."""
     parser.add_argument("data", metavar="DATA", help="input file: .csv, .csv.gz, .parquet or .pq")
     parser.add_argument(
         "--columns", metavar="NAMES", type=column_names, action="extend", default=None,
@@ -222,24 +227,29 @@ def _add_model_options(parser, command):
         help="initial learning rate of Adam (default: the estimator's, 0.001)",
     )
     if command != "compare":  # compare scales the data itself
-        group.add_argument(
-            "--scaling", choices=("standard", "minmax", "robust", "none"), default=None,
-            help="per-column scaling before the network (default: the estimator's, standard"
-            + (" for a detector, minmax for a transformer)" if command == "fit" else ")"),
-        )
-        group.add_argument(
-            "--contamination", metavar="F", type=contamination, default=None,
-            help="expected fraction of outliers, in (0, 0.5]: that fraction of the "
-            "training rows is labelled -1; 'auto' where the detector supports it"
-            + ("; detector only" if command == "fit" else "")
-            + " (default: AutoencoderOutlierDetector's own default, see "
-            "help(skae.AutoencoderOutlierDetector))",
-        )
+        _add_detector_options(group, command)
     group.add_argument(
         "--random-state", metavar="S", type=integer, default=None,
         help="seed for the weights, the shuffling and "
         + ("the split" if command == "compare" else "any sampling")
         + "; an int gives repeatable results on CPU (default: none, not repeatable)",
+    )
+
+
+def _add_detector_options(group, command):
+    """``--scaling`` and ``--contamination``, for ``score`` and ``fit``."""
+    group.add_argument(
+        "--scaling", choices=("standard", "minmax", "robust", "none"), default=None,
+        help="per-column scaling before the network (default: the estimator's, standard"
+        + (" for a detector, minmax for a transformer)" if command == "fit" else ")"),
+    )
+    group.add_argument(
+        "--contamination", metavar="F", type=contamination, default=None,
+        help="expected fraction of outliers, in (0, 0.5]: that fraction of the "
+        "training rows is labelled -1; 'auto' where the detector supports it"
+        + ("; detector only" if command == "fit" else "")
+        + " (default: AutoencoderOutlierDetector's own default, see "
+        "help(skae.AutoencoderOutlierDetector))",
     )
 
 

@@ -48,6 +48,7 @@ def import_tensorflow():
 
 
 def _load():
+    """Import TensorFlow and list its devices (which tries to initialise CUDA)."""
     import tensorflow as tf
 
     tf.config.list_physical_devices()  # the GPU look-up, which logs cuInit
@@ -63,12 +64,13 @@ class _FilteredStderr:
         self._saved = None
         try:
             sys.stderr.flush()
-            read, write = os.pipe()
-            self._saved = os.dup(2)
-            os.dup2(write, 2)
-            os.close(write)
-        except (OSError, ValueError):
+            saved = os.dup(2)
+        except (OSError, ValueError):  # no stderr to filter
             return self
+        read, write = os.pipe()
+        os.dup2(write, 2)
+        os.close(write)
+        self._saved = saved
         self._thread = threading.Thread(target=_forward, args=(read, self._saved), daemon=True)
         self._thread.start()
         return self
@@ -78,8 +80,11 @@ class _FilteredStderr:
             return
         sys.stderr.flush()
         os.dup2(self._saved, 2)  # closes the pipe's last write end: the thread ends
-        self._thread.join(timeout=10)
-        os.close(self._saved)
+        self._thread.join(timeout=2)
+        # A copy of the write end kept by the library would keep the thread
+        # forwarding: it then keeps the saved descriptor, as a daemon.
+        if not self._thread.is_alive():
+            os.close(self._saved)
 
 
 def _forward(read, target):
@@ -94,6 +99,10 @@ def _forward(read, target):
 
 
 def _write(target, lines):
+    """Write the lines that are not start-up noise to ``target``."""
     kept = [line for line in lines if not _NOISE.search(line.decode(errors="replace"))]
-    if kept:
-        os.write(target, b"".join(line + b"\n" for line in kept))
+    try:
+        if kept:
+            os.write(target, b"".join(line + b"\n" for line in kept))
+    except OSError:  # stderr closed: keep draining, so that writers never block
+        pass

@@ -174,6 +174,7 @@ class Table:
             raise DataError(f"{self.path}: cannot read as {self.kind}: {describe(exc)}") from exc
 
     def _csv_frames(self, chunksize):
+        """DataFrames of the CSV, strictly parsed (see ``_strictly``)."""
         options = {
             "sep": self.sep or ",", "decimal": self.decimal or ".",
             # Never take extra leading fields as an index, never skip a bad line.
@@ -187,6 +188,7 @@ class Table:
                 yield frame
 
     def _parquet_frames(self, chunksize):
+        """DataFrames of the Parquet file, one per batch of ``chunksize`` rows."""
         with pyarrow().parquet.ParquetFile(self.path) as parquet:
             if chunksize is None:
                 yield parquet.read().to_pandas()
@@ -202,6 +204,7 @@ class Table:
             return pd.DataFrame()
 
     def _sep_hint(self):
+        """What to do about a CSV whose rows do not match its header."""
         if self.sep is None:
             return "if the file is not comma-separated, give its separator with --sep (e.g. --sep ';')"
         return f"check --sep (read with {self.sep!r})"
@@ -220,6 +223,7 @@ class Table:
                     )
 
     def _numeric_columns(self, frame):
+        """The numeric columns of the first chunk; notes the text ones, refuses bad ones."""
         numeric, text = [], []
         for name in frame.columns:
             values = frame[name]
@@ -300,6 +304,7 @@ def _strictly(function, *args, **kwargs):
 
 
 def _what(value):
+    """How an error message names a bad cell's value."""
     if pd.isna(value):
         return "missing value"
     if isinstance(value, str):
@@ -308,10 +313,12 @@ def _what(value):
 
 
 def _shown(value):
+    """A cell's value in a list of bad cells."""
     return "missing" if pd.isna(value) else repr(value)
 
 
 def _clip(text, size=40):
+    """``text`` cut to ``size`` characters, for messages."""
     return text if len(text) <= size else text[: size - 3] + "..."
 
 
