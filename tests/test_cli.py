@@ -518,6 +518,18 @@ def test_parquet_output_without_pyarrow_fails_before_training(
     assert os.listdir(tmp_path) == []
 
 
+def test_unwritable_output_folder_fails_before_training(capsys, monkeypatch, tmp_path, files):
+    # Tests may run as root, for whom no folder is read-only: refuse the folder here.
+    def mkdtemp(**kwargs):
+        raise PermissionError(13, "Permission denied", kwargs.get("dir"))
+
+    no_training(monkeypatch)
+    monkeypatch.setattr("skae.cli._output.tempfile.mkdtemp", mkdtemp)
+    status, _, err = run(capsys, "score", files["csv"], "-o", tmp_path / "scores.csv")
+    assert status == 1
+    assert err == f"skae: error: cannot write to {tmp_path / 'scores.csv'}: Permission denied\n"
+
+
 def test_parquet_input_without_pyarrow_says_how_to_install_it(capsys, monkeypatch, files):
     no_training(monkeypatch)
     monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)  # import fails
