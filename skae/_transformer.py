@@ -153,7 +153,8 @@ class AutoencoderTransformer(
     reconstruction_r2_ : float
         Fraction of the training data's variance that the reconstructions
         keep, ``1 - SSE / SST`` in the input's units (PCA's counterpart is
-        ``explained_variance_ratio_.sum()``).
+        ``explained_variance_ratio_.sum()``); after ``partial_fit``, of the
+        last batch.
     pca_fallback_ : bool
         Only for a network started as PCA: True when training did not beat
         PCA on the held-out rows, so the model is PCA's solution.
@@ -195,6 +196,8 @@ class AutoencoderTransformer(
         **BaseAutoencoder._fitted_attributes,
         "reconstruction_r2_": "float",
     }
+    # The denoiser, a subclass, does not measure it.
+    _optional_attributes = BaseAutoencoder._optional_attributes | {"reconstruction_r2_"}
 
     def __init__(
         self,
@@ -283,6 +286,33 @@ class AutoencoderTransformer(
             The fitted estimator.
         """
         scaled = self._fit_autoencoder(X, None, sample_weight)
+        self.reconstruction_r2_ = self._r2(scaled)
+        return self
+
+    @_atomic_fit
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """Train for one more epoch on ``X``, keeping weights and history.
+
+        The first call builds the model and fits the input scaling on this
+        first batch; later calls reuse both. Early stopping, the learning
+        rate schedule and the fallback to PCA do not apply to single epochs;
+        ``reconstruction_r2_`` is measured on the batch.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A batch of training data.
+        y : None
+            Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row in the loss.
+
+        Returns
+        -------
+        self : AutoencoderTransformer
+            The estimator, trained for one more epoch.
+        """
+        scaled = self._fit_autoencoder(X, None, sample_weight, single_epoch=True)
         self.reconstruction_r2_ = self._r2(scaled)
         return self
 
