@@ -55,6 +55,9 @@ sphinx_gallery_conf = {
     "backreferences_dir": "generated/backreferences",
     "within_subsection_order": "FileNameSortKey",
     "remove_config_comments": True,
+    # Show what the examples print, not the repr of a block's last expression
+    # (the Text that ax.set_title returns).
+    "capture_repr": (),
     # Computation times go into the build, not into the source tree.
     "write_computation_times": False,
 }

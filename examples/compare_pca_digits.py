@@ -18,6 +18,7 @@ Both are used the same way: ``fit``, ``transform``, ``inverse_transform``.
 # a machine without a GPU, "failed call to cuInit: CUDA error"), most of them
 # before TF_CPP_MIN_LOG_LEVEL applies: load it with those lines filtered out.
 # Every other line it prints, and any exception, still shows.
+# ruff: noqa: E402 (the imports below come after this block)
 import os
 import re
 import sys
@@ -43,12 +44,12 @@ with tempfile.TemporaryFile() as _log:
 # sphinx_gallery_end_ignore
 import time
 
-import numpy as np  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
-from sklearn.decomposition import PCA  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
+from sklearn.model_selection import train_test_split
 
-from skae import AutoencoderTransformer  # noqa: E402
+from skae import AutoencoderTransformer
 
 X, y = load_digits(return_X_y=True)
 X_train, X_test = train_test_split(X, test_size=0.25, random_state=0, stratify=y)

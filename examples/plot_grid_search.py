@@ -20,6 +20,7 @@ cross-validated accuracy of the classifier on each code size is plotted.
 # a machine without a GPU, "failed call to cuInit: CUDA error"), most of them
 # before TF_CPP_MIN_LOG_LEVEL applies: load it with those lines filtered out.
 # Every other line it prints, and any exception, still shows.
+# ruff: noqa: E402 (the imports below come after this block)
 import os
 import re
 import sys
@@ -44,16 +45,16 @@ with tempfile.TemporaryFile() as _log:
                 print(_line, file=sys.stderr)
 # sphinx_gallery_end_ignore
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
-from sklearn.decomposition import PCA  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.model_selection import GridSearchCV  # noqa: E402
-from sklearn.pipeline import Pipeline  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
 
-from skae import AutoencoderTransformer  # noqa: E402
+from skae import AutoencoderTransformer
 
 X, y = load_digits(return_X_y=True)
 latent_dims = [2, 4, 8, 16]

@@ -19,6 +19,7 @@ draws across the code plane, and the code of single digits.
 # a machine without a GPU, "failed call to cuInit: CUDA error"), most of them
 # before TF_CPP_MIN_LOG_LEVEL applies: load it with those lines filtered out.
 # Every other line it prints, and any exception, still shows.
+# ruff: noqa: E402 (the imports below come after this block)
 import os
 import re
 import sys
@@ -43,11 +44,11 @@ with tempfile.TemporaryFile() as _log:
                 print(_line, file=sys.stderr)
 # sphinx_gallery_end_ignore
 
-import matplotlib.pyplot as plt  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
+import matplotlib.pyplot as plt
+from sklearn.datasets import load_digits
 
-from skae import AutoencoderTransformer  # noqa: E402
-from skae.plotting import (  # noqa: E402
+from skae import AutoencoderTransformer
+from skae.plotting import (
     plot_code,
     plot_history,
     plot_latent_grid,

@@ -22,6 +22,7 @@ adds is the answer to *why* a row stands out.
 # a machine without a GPU, "failed call to cuInit: CUDA error"), most of them
 # before TF_CPP_MIN_LOG_LEVEL applies: load it with those lines filtered out.
 # Every other line it prints, and any exception, still shows.
+# ruff: noqa: E402 (the imports below come after this block)
 import os
 import re
 import sys
@@ -46,14 +47,14 @@ with tempfile.TemporaryFile() as _log:
                 print(_line, file=sys.stderr)
 # sphinx_gallery_end_ignore
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn.datasets import load_breast_cancer  # noqa: E402
-from sklearn.ensemble import IsolationForest  # noqa: E402
-from sklearn.metrics import RocCurveDisplay  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.datasets import load_breast_cancer
+from sklearn.ensemble import IsolationForest
+from sklearn.metrics import RocCurveDisplay
+from sklearn.model_selection import train_test_split
 
-from skae import AutoencoderOutlierDetector  # noqa: E402
+from skae import AutoencoderOutlierDetector
 
 data = load_breast_cancer(as_frame=True)
 X, malignant = data.data, data.target == 0

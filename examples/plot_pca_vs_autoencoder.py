@@ -19,6 +19,7 @@ reconstruction error on held-out digits as the latent size grows.
 # a machine without a GPU, "failed call to cuInit: CUDA error"), most of them
 # before TF_CPP_MIN_LOG_LEVEL applies: load it with those lines filtered out.
 # Every other line it prints, and any exception, still shows.
+# ruff: noqa: E402 (the imports below come after this block)
 import os
 import re
 import sys
@@ -43,14 +44,14 @@ with tempfile.TemporaryFile() as _log:
                 print(_line, file=sys.stderr)
 # sphinx_gallery_end_ignore
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
-from sklearn.decomposition import PCA  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
+from sklearn.model_selection import train_test_split
 
-from skae import AutoencoderTransformer  # noqa: E402
-from skae.plotting import plot_reconstructions  # noqa: E402
+from skae import AutoencoderTransformer
+from skae.plotting import plot_reconstructions
 
 X, y = load_digits(return_X_y=True)
 X_train, X_test = train_test_split(X, test_size=0.25, random_state=0, stratify=y)

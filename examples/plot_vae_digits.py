@@ -19,6 +19,7 @@ evidence lower bound: random noise scores far below real digits.
 # a machine without a GPU, "failed call to cuInit: CUDA error"), most of them
 # before TF_CPP_MIN_LOG_LEVEL applies: load it with those lines filtered out.
 # Every other line it prints, and any exception, still shows.
+# ruff: noqa: E402 (the imports below come after this block)
 import os
 import re
 import sys
@@ -43,12 +44,12 @@ with tempfile.TemporaryFile() as _log:
                 print(_line, file=sys.stderr)
 # sphinx_gallery_end_ignore
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.datasets import load_digits
 
-from skae import VariationalAutoencoder  # noqa: E402
-from skae.plotting import plot_latent_grid, plot_latent_space  # noqa: E402
+from skae import VariationalAutoencoder
+from skae.plotting import plot_latent_grid, plot_latent_space
 
 X, y = load_digits(return_X_y=True)
 vae = VariationalAutoencoder(
