@@ -349,6 +349,20 @@ def write_text(path, text):
     return path
 
 
+def inf_csv(folder):
+    frame = sensor_frame()
+    frame.loc[150, "x2"] = np.inf
+    frame.to_csv(folder / "inf.csv", index=False)
+    return folder / "inf.csv"
+
+
+def test_missing_cells_are_skipped_not_refused(tmp_path):
+    out = tmp_path / "scores.csv"
+    assert main(["score", str(nan_csv(tmp_path)), "-o", str(out), "--quiet", *TRAIN]) == 0
+    scores = read_csv(out)
+    assert len(scores) == N_ROWS and np.isfinite(scores["score"]).all()
+
+
 def nan_csv(folder):
     frame = sensor_frame()
     frame.loc[150, "x2"] = np.nan
@@ -373,9 +387,9 @@ ERRORS = {
         "has no numeric column (columns: a, b)"),
     "missing column": (lambda d: ["score", nan_csv(d), "--columns", "x0,zz"], 2,
                        "has no column 'zz'"),
-    "NaN": (lambda d: ["score", nan_csv(d)], 1, "missing value in column 'x2' at row 150"),
-    "NaN in a later chunk": (lambda d: ["score", nan_csv(d), "--chunksize", 100, *TRAIN], 1,
-                             "missing value in column 'x2' at row 150"),
+    "infinity": (lambda d: ["score", inf_csv(d)], 1, "value inf in column 'x2' at row 150"),
+    "infinity in a later chunk": (lambda d: ["score", inf_csv(d), "--chunksize", 100, *TRAIN],
+                                  1, "value inf in column 'x2' at row 150"),
     "text cells in a numeric column": (
         lambda d: ["score", text_cell_csv(d)], 1,
         "column 'x3' holds numbers but also text in row 7: 'abc', row 40: '?'"),
@@ -467,7 +481,7 @@ def foreign_zip(path):
 def test_errors_exit_non_zero_with_one_line(capsys, monkeypatch, tmp_path, case):
     make_args, expected_status, message = ERRORS[case]
     args = make_args(tmp_path)
-    if "NaN" not in case:  # all the others are found before any training
+    if "later chunk" not in case:  # all the others are found before any training
         no_training(monkeypatch)
     before = set(os.listdir(tmp_path))
     status, out, err = run(capsys, *args)
@@ -539,11 +553,11 @@ def test_parquet_input_without_pyarrow_says_how_to_install_it(capsys, monkeypatc
 
 def test_failed_scoring_leaves_no_output_file(capsys, tmp_path, model_path):
     out = tmp_path / "scores.csv"
-    # The first chunk is scored and written before the NaN at row 150 is read.
-    status, _, err = run(capsys, "score", nan_csv(tmp_path), "--model", model_path,
+    # The first chunk is scored and written before the infinity at row 150 is read.
+    status, _, err = run(capsys, "score", inf_csv(tmp_path), "--model", model_path,
                          "--chunksize", 100, "-o", out)
     assert status == 1 and "row 150" in err
-    assert os.listdir(tmp_path) == ["nan.csv"]
+    assert os.listdir(tmp_path) == ["inf.csv"]
 
 
 def test_failed_scoring_writes_nothing_on_stdout(capsys, tmp_path, model_path):

@@ -33,7 +33,7 @@ the whole output once the work has succeeded, or nothing.
 Exit status
 -----------
 0 on success; 1 when the data, a model file or an output cannot be used
-(a missing value, text in a numeric column, an ambiguous or corrupt file,
+(an infinity, text in a numeric column, an ambiguous or corrupt file,
 a model that is not a detector, training that diverged, a full disk), and
 for an internal error; 2 for a usage error (a bad option, a missing input
 file, an unknown file type, no numeric column); 130 on SIGINT (Ctrl-C),

@@ -9,7 +9,7 @@ DEFAULT_LATENT_DIMS = (2, 4, 8)
 EXIT_STATUS = """\
 exit status:
   0    success
-  1    the data, a model file or an output cannot be used (a missing value, text
+  1    the data, a model file or an output cannot be used (an infinity, text
        in a numeric column, an ambiguous or corrupt file...), or an internal error
   2    usage error (a bad option, a missing input file, an unknown file type)
   130  interrupted (SIGINT, Ctrl-C); 143 terminated (SIGTERM), 129 (SIGHUP)

@@ -263,7 +263,10 @@ class Table:
         return False
 
     def _as_numbers(self, raw, columns, start):
-        """``raw[columns]`` as float64, indexed by row number; refuses text, NaN and inf."""
+        """``raw[columns]`` as float64, indexed by row number; refuses text and inf.
+
+        Empty cells stay NaN: the estimators skip missing cells.
+        """
         missing = [name for name in columns if name not in raw.columns]
         if missing:
             raise UsageError(
@@ -273,7 +276,9 @@ class Table:
         selected = raw[columns]
         chunk = selected.apply(pd.to_numeric, errors="coerce").astype(np.float64)
         chunk.index = pd.RangeIndex(start, start + len(chunk))
-        bad = np.argwhere(~np.isfinite(chunk.to_numpy()))
+        values = chunk.to_numpy()
+        text = np.isnan(values) & selected.notna().to_numpy()  # cells that are not numbers
+        bad = np.argwhere(np.isinf(values) | text)
         if len(bad):
             (row, column), others = bad[0], bad[1:]
             more = ""
@@ -287,7 +292,8 @@ class Table:
             raise DataError(
                 f"{self.path}: {_what(selected.iloc[row, column])} in column "
                 f"{columns[column]!r} at row {start + row}{more} (rows counted from 0); "
-                "the autoencoder needs finite numbers, so fill or drop such rows first"
+                "the autoencoder needs numbers (empty cells are skipped as missing), so "
+                "fix or drop such rows first"
             )
         return chunk
 
