@@ -707,7 +707,7 @@ class BaseAutoencoder(CallbackSupportMixin, BaseWrapper):
     # ------------------------------------------------------------------
     # persistence
 
-    def save(self, path):
+    def save(self, path, *, key=None):
         """Save the estimator to one file, without pickle.
 
         The file is a zip archive holding the network in Keras' native
@@ -720,7 +720,13 @@ class BaseAutoencoder(CallbackSupportMixin, BaseWrapper):
         ----------
         path : str or path-like
             Where to write; the ``.skae`` extension is a good choice. An
-            existing file is replaced only once the new one is complete.
+            existing file is replaced only once the new one is complete, and
+            keeps its permission bits; a symbolic link is written through
+            (its target is replaced).
+        key : bytes or str, default=None
+            A secret: adds an HMAC-SHA256 of the file that
+            ``skae.load(path, key=key)`` checks, so that a file shipped
+            between machines is known to come from someone holding the key.
 
         Returns
         -------
@@ -745,7 +751,7 @@ class BaseAutoencoder(CallbackSupportMixin, BaseWrapper):
         >>> bool(np.array_equal(skae.load(path).score_samples(X), detector.score_samples(X)))
         True
         """
-        return _persistence.save_estimator(self, path)
+        return _persistence.save_estimator(self, path, key=key)
 
     def __getstate__(self):
         # Pickles carry the versions that wrote them, like skae's own files.
