@@ -17,7 +17,7 @@ import warnings
 # Quieter TensorFlow start-up when autodoc imports skae; set before the import.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import skae  # noqa: E402
+import skae
 
 project = "skae"
 author = "skae developers"

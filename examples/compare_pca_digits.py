@@ -18,7 +18,6 @@ Both are used the same way: ``fit``, ``transform``, ``inverse_transform``.
 # a machine without a GPU, "failed call to cuInit: CUDA error"), most of them
 # before TF_CPP_MIN_LOG_LEVEL applies: load it with those lines filtered out.
 # Every other line it prints, and any exception, still shows.
-# ruff: noqa: E402 (the imports below come after this block)
 import os
 import re
 import sys

@@ -19,7 +19,6 @@ convolutional denoisers return.
 # a machine without a GPU, "failed call to cuInit: CUDA error"), most of them
 # before TF_CPP_MIN_LOG_LEVEL applies: load it with those lines filtered out.
 # Every other line it prints, and any exception, still shows.
-# ruff: noqa: E402 (the imports below come after this block)
 import os
 import re
 import sys
@@ -60,7 +59,11 @@ X_test_noisy = np.clip(X_test + 0.5 * rng.normal(size=X_test.shape), 0, 1)
 # Train a dense and a convolutional denoiser
 # ------------------------------------------
 # Each draws fresh noise for every training batch; ``predict`` adds none.
-params = dict(noise="gaussian", noise_level=0.5, clip=(0, 1), epochs=60, random_state=0)
+# Both keep the default scaling and linear output, so a denoised pixel may
+# fall slightly outside [0, 1] (the figure clips it); the image recipe,
+# ``scaling=None, output_activation="sigmoid", loss="binary_crossentropy"``,
+# keeps every output pixel inside.
+params = {"noise": "gaussian", "noise_level": 0.5, "clip": (0, 1), "epochs": 60, "random_state": 0}
 denoisers = {
     "dense": DenoisingAutoencoder(**params),
     "conv": DenoisingAutoencoder(architecture="conv", image_shape=(8, 8), **params),

@@ -19,7 +19,6 @@ draws across the code plane, and the code of single digits.
 # a machine without a GPU, "failed call to cuInit: CUDA error"), most of them
 # before TF_CPP_MIN_LOG_LEVEL applies: load it with those lines filtered out.
 # Every other line it prints, and any exception, still shows.
-# ruff: noqa: E402 (the imports below come after this block)
 import os
 import re
 import sys

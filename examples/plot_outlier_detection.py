@@ -22,7 +22,6 @@ adds is the answer to *why* a row stands out.
 # a machine without a GPU, "failed call to cuInit: CUDA error"), most of them
 # before TF_CPP_MIN_LOG_LEVEL applies: load it with those lines filtered out.
 # Every other line it prints, and any exception, still shows.
-# ruff: noqa: E402 (the imports below come after this block)
 import os
 import re
 import sys
@@ -101,8 +100,9 @@ print(f"below offset_: {flagged[y_test].sum()} of {y_test.sum()} malignant test 
 # curve lies on or above the autoencoder's for most of the range, and its area
 # under the curve (in the legend) is as high or higher. With a handful of
 # malignant test rows each one moves a curve by a large step, so the two are
-# close rather than far apart; the benchmark over 14 tables in the user guide
-# is the fairer comparison, and on some tables it goes the other way.
+# close rather than far apart; the benchmark over the ADBench tables in the
+# user guide is the fairer comparison, and on some tables it goes the other
+# way.
 fig, ax = plt.subplots(figsize=(4.5, 4.5), layout="constrained")
 for name, model in [("skae autoencoder", detector), ("IsolationForest", forest)]:
     RocCurveDisplay.from_predictions(y_test, -model.score_samples(X_test), name=name, ax=ax)
