@@ -181,10 +181,12 @@ def main():
     if args.sets:
         paths = [p for p in paths if p.stem.removeprefix("adbench_") in args.sets]
     if not paths:
-        sys.exit(
+        print(
             f"bench_outliers.py: no tables found under {args.data_dir}/tabular "
-            "(adbench_*.npz); see the README's section on the benchmark data."
+            "(adbench_*.npz); see the README's section 'Data for the benchmarks'.",
+            file=sys.stderr,
         )
+        sys.exit(2)
     skae_params = json.loads(args.skae_params)
     table = {}
     for path in paths:

@@ -193,7 +193,12 @@ def main():
     needed = ("mnist.npz", "fashion_mnist.npz")
     missing = [name for name in needed if not (Path(args.data_dir) / name).is_file()]
     if missing:
-        sys.exit(f"bench_pca.py: {args.data_dir} lacks {missing}; see the README's 'Data' section.")
+        print(
+            f"bench_pca.py: {args.data_dir} lacks {missing}; see the README's section "
+            "'Data for the benchmarks'.",
+            file=sys.stderr,
+        )
+        sys.exit(2)
     print(
         "| data | role | width | defaults | PCA MSE | AE MSE | AE/PCA | PCA fit s | AE fit s "
         "| epochs | fell back to PCA |\n|---|---|---:|---|---:|---:|---:|---:|---:|---:|---|",

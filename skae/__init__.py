@@ -23,6 +23,9 @@ __all__ = [*sorted(_PUBLIC), "__version__"]
 def __getattr__(name):
     if name not in _PUBLIC:
         raise AttributeError(f"module 'skae' has no attribute {name!r}")
+    from ._quiet import import_tensorflow
+
+    import_tensorflow()  # its start-up notes filtered, errors kept
     value = getattr(importlib.import_module(_PUBLIC[name], __name__), name)
     globals()[name] = value  # later lookups skip this function
     return value

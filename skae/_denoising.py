@@ -43,10 +43,26 @@ class DenoisingAutoencoder(AutoencoderTransformer):
     clip : tuple of (float, float) or None, default=None
         Bounds applied after the noise, e.g. ``(0, 1)`` as in the image
         tutorials.
+    scaling : {"minmax", "uniform", "standard", "robust"} or None, default="minmax"
+        As in :class:`AutoencoderTransformer`, with another default: each
+        column is mapped to [0, 1], the range denoising tutorials train on.
+        For images already in [0, 1], pass ``scaling=None`` with
+        ``output_activation="sigmoid"`` and ``loss="binary_crossentropy"``.
+    init : {"auto", "pca", "random"}, default="auto"
+        As in :class:`AutoencoderTransformer`, but ``"auto"`` means
+        ``"random"`` here: the held-out check of a PCA start measures clean
+        reconstructions, not denoising.
+    learning_rate : float or LearningRateSchedule, default=1e-3
+        Initial learning rate of the optimizer.
+    early_stopping : bool, default=False
+        As in :class:`AutoencoderTransformer`; without it, training stops
+        when the training loss stalls.
+    n_iter_no_change : int or None, default=10
+        Patience, in epochs, of the stopping rule.
     architecture, image_shape, filters, hidden_layer_sizes, activation, \
-output_activation, dropout, l1, scaling, loss, optimizer, learning_rate, \
-lr_schedule, epochs, batch_size, shuffle, early_stopping, validation_fraction, \
-n_iter_no_change, tol, metrics, callbacks, warm_start, random_state, verbose, **kwargs
+output_activation, dropout, l1, loss, optimizer, lr_schedule, epochs, \
+batch_size, shuffle, validation_fraction, tol, metrics, callbacks, warm_start, \
+random_state, verbose, **kwargs
         As in :class:`AutoencoderTransformer`.
 
     Attributes

@@ -39,10 +39,20 @@ class VariationalAutoencoder(AutoencoderTransformer):
     scaling : {"standard", "minmax", "robust"} or None, default="standard"
         Per-column scaling before the network. The default gives every column
         unit variance, which matches the Gaussian likelihood.
+    init : {"auto", "random"}, default="auto"
+        Random initial weights (the encoder outputs means and log-variances,
+        which PCA does not give).
+    learning_rate : float or LearningRateSchedule, default=1e-3
+        Initial learning rate of the optimizer.
+    early_stopping : bool, default=False
+        As in :class:`AutoencoderTransformer`; without it, training stops
+        when the training loss stalls.
+    n_iter_no_change : int or None, default=10
+        Patience, in epochs, of the stopping rule.
     architecture, image_shape, filters, hidden_layer_sizes, activation, \
-output_activation, dropout, l1, optimizer, learning_rate, lr_schedule, epochs, \
-batch_size, shuffle, early_stopping, validation_fraction, n_iter_no_change, tol, \
-metrics, callbacks, warm_start, random_state, verbose, **kwargs
+output_activation, dropout, l1, optimizer, lr_schedule, epochs, batch_size, \
+shuffle, validation_fraction, tol, metrics, callbacks, warm_start, random_state, \
+verbose, **kwargs
         As in :class:`AutoencoderTransformer`.
 
     Attributes

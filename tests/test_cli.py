@@ -17,7 +17,8 @@ import pandas as pd
 import pytest
 
 import skae
-from skae.cli import _commands, _main, _models, _parser, _quiet, main
+from skae import _quiet
+from skae.cli import _commands, _main, _models, _parser, main
 from skae.cli._output import Destination, TableWriter
 from skae.cli._tables import _EXACT_FLOATS
 

@@ -48,7 +48,7 @@ traceback.
 
 Only the standard library, NumPy and pandas are imported at start-up:
 TensorFlow, scikit-learn and pyarrow are imported by the commands that need
-them, TensorFlow with its start-up log filtered (see ``_quiet``).
+them, TensorFlow with its start-up log filtered (see ``skae._quiet``).
 """
 
 from ._main import main

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ._messages import DataError, Progress, UsageError, describe, keras_verbose, note
-from ._quiet import import_tensorflow
+from .._quiet import import_tensorflow
 
 # Smallest random sample the threshold of a streamed detector is set on.
 MIN_STATISTICS_SAMPLE = 10_000

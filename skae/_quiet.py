@@ -1,4 +1,4 @@
-"""TensorFlow's start-up log, filtered: the command line's output stays readable.
+"""TensorFlow's start-up log, filtered: skae's output, and its users', stay readable.
 
 Importing TensorFlow, and its first look for a GPU, print several lines on
 stderr on every run (oneDNN, CPU features, "Could not find cuda drivers",
@@ -7,7 +7,8 @@ printed before ``TF_CPP_MIN_LOG_LEVEL`` takes effect, and the cuInit line is
 an ERROR, so that setting alone cannot hide them without hiding real errors.
 
 So, unless the user set ``TF_CPP_MIN_LOG_LEVEL`` themselves (their setting
-wins, and they see what TensorFlow prints), the command line sets it to 2
+wins, and they see what TensorFlow prints) or imported TensorFlow first,
+skae (on the first use of an estimator, and the command line) sets it to 2
 (TensorFlow's own info and warnings hidden, errors shown) and, while
 TensorFlow loads and finds its devices, passes stderr (the file descriptor
 that TensorFlow's C++ code writes to) through a filter that drops the known
