@@ -618,7 +618,7 @@ class BaseAutoencoder(CallbackSupportMixin, BaseWrapper):
         check_is_fitted(self)
         X_checked = self._check_X(X)
         reconstruction = self._unscale(self._run(self.model_, self._scale(X_checked)))
-        return _validation.like_input(reconstruction.astype(X_checked.dtype, copy=False), X)
+        return _validation.like_input(reconstruction.astype(X_checked.dtype, copy=False), X, self)
 
     def reconstruction_error(self, X, per_feature=False):
         """Squared reconstruction error of each row, or of each cell.
@@ -647,7 +647,7 @@ class BaseAutoencoder(CallbackSupportMixin, BaseWrapper):
         cell_errors = (X_checked - reconstruction) ** 2
         if not per_feature:
             return _validation.observed_mean(cell_errors)
-        return _validation.like_input(cell_errors, X)
+        return _validation.like_input(cell_errors, X, self)
 
     def score(self, X, y=None, sample_weight=None):
         """Negative mean squared reconstruction error (higher is better).

@@ -257,7 +257,8 @@ random_state, verbose, **kwargs
             X_checked = _validation.check_array_like(X, "X", type(self).__name__)
         seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
         noisy = self._make_corruption(seed).corrupt(X_checked.astype("float32"))
-        return _validation.like_input(np.asarray(noisy).astype(X_checked.dtype, copy=False), X)
+        noisy = np.asarray(noisy).astype(X_checked.dtype, copy=False)
+        return _validation.like_input(noisy, X, self)
 
     def score(self, X, y=None, sample_weight=None, *, X_clean=None):
         """Denoising quality: minus the mean squared error to the clean data.

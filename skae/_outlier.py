@@ -325,7 +325,7 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
         errors, _ = self._forward(self._scale(self._check_X(X)))
         cells = errors / self.feature_error_scale_
         if per_feature:
-            return _validation.like_input(cells, X)
+            return _validation.like_input(cells, X, self)
         return _validation.observed_mean(cells)
 
     # ------------------------------------------------------------------

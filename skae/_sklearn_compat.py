@@ -3,7 +3,8 @@
 scikit-learn's own estimators declare their parameters and check their
 sample weights with these helpers; they are private but stable since 1.6. If
 a release moves them, only this module changes. scikit-learn 1.9's
-experimental callbacks are imported here too, with a stand-in before 1.9.
+experimental callbacks are imported here too, with a stand-in before 1.9,
+and the containers behind ``set_output``, which skae's reconstructions use.
 """
 
 try:  # scikit-learn >= 1.9: experimental callbacks (ProgressBar, ScoringMonitor, ...)
@@ -16,13 +17,17 @@ except ImportError:  # older scikit-learn: fit runs without them
 
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight
+from sklearn.utils._set_output import ADAPTERS_MANAGER, _get_output_config
+from sklearn.utils.validation import _check_feature_names_in, _check_sample_weight
 
 __all__ = [
+    "ADAPTERS_MANAGER",
     "CallbackSupportMixin",
     "HasMethods",
     "Interval",
     "StrOptions",
+    "_check_feature_names_in",
     "_check_sample_weight",
     "_fit_context",
+    "_get_output_config",
 ]

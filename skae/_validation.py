@@ -13,7 +13,12 @@ import pandas as pd
 from sklearn.utils import check_array
 from sklearn.utils.validation import validate_data
 
-from ._sklearn_compat import _check_sample_weight
+from ._sklearn_compat import (
+    ADAPTERS_MANAGER,
+    _check_feature_names_in,
+    _check_sample_weight,
+    _get_output_config,
+)
 
 __all__ = [
     "FLOAT32_MAX",
@@ -156,11 +161,34 @@ def drop_weightless(X, target, sample_weight):
     return X, target, weights / weights.mean()
 
 
-def like_input(values, X):
-    """``values`` as a DataFrame with ``X``'s index and columns when ``X`` is one."""
+def like_input(values, X, estimator):
+    """``values``, one column per input feature, in the container ``set_output`` asks for.
+
+    ``set_output(transform="pandas")`` or ``"polars"`` give that container;
+    the default keeps the input's own (a pandas or polars DataFrame in, the
+    same out, with ``X``'s index for pandas; an array otherwise). Columns are
+    the input's feature names (``x0``, ``x1``, ... when it had none).
+    """
+    container = _get_output_config("transform", estimator)["dense"]
+    if container == "default":
+        container = _container_of(X)
+    if container == "default":
+        return values
+    if hasattr(estimator, "n_features_in_"):
+        names = _check_feature_names_in(estimator, None)
+    else:  # an unfitted denoiser's corrupt()
+        names = np.asarray([f"x{i}" for i in range(values.shape[1])], dtype=object)
+    return ADAPTERS_MANAGER.adapters[container].create_container(
+        values, X, columns=names, inplace=False
+    )
+
+
+def _container_of(X):
     if isinstance(X, pd.DataFrame):
-        return pd.DataFrame(values, index=X.index, columns=X.columns)
-    return values
+        return "pandas"
+    if type(X).__module__.split(".")[0] == "polars" and type(X).__name__ == "DataFrame":
+        return "polars"
+    return "default"
 
 
 def observed_mean(cells):
