@@ -262,6 +262,7 @@ class BaseAutoencoder(CallbackSupportMixin, BaseWrapper):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = False
         tags.input_tags.allow_nan = True  # NaN cells are missing: skipped by loss and scores
+        tags.input_tags.sparse = True  # made dense (the network takes dense rows)
         tags.non_deterministic = False  # bit-identical on CPU with an int random_state
         return tags
 

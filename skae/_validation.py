@@ -10,6 +10,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import issparse
 from sklearn.utils import check_array
 from sklearn.utils.validation import validate_data
 
@@ -39,14 +40,19 @@ _FLOAT_DTYPES = [np.float64, np.float32]
 def check_X(estimator, X, reset):
     """``X`` validated for ``estimator`` (against what ``fit`` saw unless ``reset``).
 
-    NaN marks a missing cell and is kept; infinity is refused.
+    NaN marks a missing cell and is kept; infinity is refused. A scipy sparse
+    matrix (e.g. ``OneHotEncoder``'s output in a ``ColumnTransformer``) is
+    accepted and made dense: the network takes dense rows.
     """
     who = type(estimator).__name__
     _reject_dates(X, who)
     with explained_errors(who):
         X = validate_data(
-            estimator, X, reset=reset, dtype=_FLOAT_DTYPES, ensure_all_finite="allow-nan"
+            estimator, X, reset=reset, dtype=_FLOAT_DTYPES, ensure_all_finite="allow-nan",
+            accept_sparse=("csr", "csc", "coo"),
         )
+    if issparse(X):
+        X = X.toarray()
     return within_float32(X, who)
 
 
