@@ -45,7 +45,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from . import _persistence, _scaling, _training, _validation
+from . import _pca, _persistence, _scaling, _training, _validation
 from ._architectures import (
     MaskedBinaryCrossentropy,
     MaskedMeanSquaredError,
@@ -333,8 +333,8 @@ class BaseAutoencoder(CallbackSupportMixin, BaseWrapper):
         seed = self._fit_seed()
         epoch = self.n_iter_ if keep else 0
         if not keep:
-            self.latent_dim_ = self._resolve_latent_dim(self._filled(x))
-            self.model_ = self._build_model(self._filled(x), seed)
+            self.latent_dim_ = self._resolve_latent_dim(self._filled(x), weights)
+            self.model_ = self._build_model(self._filled(x), seed, weights)
         self._set_training_mode(target_given=target_given)
         guard = self._starts_as_pca() and not single_epoch
         options = self._training_options()
@@ -475,10 +475,11 @@ class BaseAutoencoder(CallbackSupportMixin, BaseWrapper):
         plain = self.output_activation == "linear" and self.loss == "mse"
         return self._pca_init_by_default and self.architecture == "dense" and plain
 
-    def _build_model(self, x, seed):
+    def _build_model(self, x, seed, weights=None):
         """Build and compile the autoencoder; ``model__*`` parameters reach the builder.
 
-        ``x`` holds the scaled training rows (for a network started as PCA).
+        ``x`` holds the scaled training rows, ``weights`` their weights (for a
+        network started as PCA).
         """
         n_features = x.shape[1]
         options = dict(
@@ -497,7 +498,8 @@ class BaseAutoencoder(CallbackSupportMixin, BaseWrapper):
             options["hidden_layer_sizes"] = self._hidden_sizes()
             build, shape = build_dense_autoencoder, n_features
         if self._starts_as_pca():
-            build, shape = build_pca_residual_autoencoder, _pca(x, self.latent_dim_, seed)
+            build = build_pca_residual_autoencoder
+            shape = _pca.pca_start(x, self.latent_dim_, weights)
         routed = route_params(
             self.get_params(), destination="model",
             pass_filter=getattr(self, "_user_params", set()), strict=True,
@@ -520,15 +522,11 @@ class BaseAutoencoder(CallbackSupportMixin, BaseWrapper):
         """Width of ``transform``'s output, for ``get_feature_names_out``."""
         return self.latent_dim_
 
-    def _resolve_latent_dim(self, x):
+    def _resolve_latent_dim(self, x, weights=None):
         """``latent_dim``, or for a float, the fewest PCA components keeping that variance."""
         if isinstance(self.latent_dim, Integral):
             return int(self.latent_dim)
-        from sklearn.decomposition import PCA
-
-        ratios = PCA(random_state=0).fit(x.astype(np.float64)).explained_variance_ratio_
-        kept = np.searchsorted(np.cumsum(ratios), self.latent_dim - 1e-12) + 1
-        return int(min(kept, len(ratios)))
+        return _pca.width_for_variance(x, self.latent_dim, weights)
 
     def _assemble(self, encoder, decoder, seed):
         """Chain encoder and decoder into the autoencoder (a hook for subclasses)."""
@@ -779,17 +777,6 @@ def _check_routed_names(cls, kwargs):
             "Parameters are listed in the class's docstring; routed parameters start "
             f"with one of {sorted(p + '__' for p in prefixes)}."
         )
-
-
-def _pca(x, latent_dim, seed):
-    """PCA's ``(components, mean)`` of scaled rows, zero rows padding a code wider than the rank."""
-    from sklearn.decomposition import PCA
-
-    rank = min(latent_dim, *x.shape)
-    pca = PCA(n_components=rank, random_state=seed).fit(x.astype(np.float64))
-    components = np.zeros((latent_dim, x.shape[1]))
-    components[:rank] = pca.components_
-    return components, pca.mean_
 
 
 def _deprecated(old, new):

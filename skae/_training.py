@@ -74,10 +74,16 @@ def train(
         )
     callbacks = list(options.callbacks) + _rule_callbacks(options, validate, single_epoch)
     judge = validation_data or (x, y, sample_weight)
+    # Weights of mean 1 make a full batch's loss the weighted mean
+    # sum(w * loss) / sum(w): a weight of 2 counts exactly as a repeated row.
+    loss_weights = None if sample_weight is None else sample_weight / sample_weight.mean()
+    if validation_data is not None and len(validation_data) == 3:
+        x_val, y_val, w_val = validation_data
+        validation_data = (x_val, y_val, w_val / w_val.mean())
     if keep_start_unless_beaten:
         start, start_losses = snapshot(model), row_losses(model, *judge)
     history = fit_model(
-        model, x, y, seed=seed, sample_weight=sample_weight,
+        model, x, y, seed=seed, sample_weight=loss_weights,
         batch_size=options.batch_size, epochs=initial_epoch + epochs,
         initial_epoch=initial_epoch, shuffle=options.shuffle,
         validation_data=validation_data, callbacks=callbacks,
@@ -102,16 +108,17 @@ def row_losses(model, x, y, sample_weight=None):
 def significantly_lower(losses, baseline, sample_weight=(), level=0.05):
     """Whether ``losses`` are lower than ``baseline``, row for row, beyond chance.
 
-    A one-sided paired t-test on the differences (weighted rows count as
-    repeated); with fewer than 2 rows, any decrease counts.
+    A one-sided paired t-test on the differences, a row of weight ``w``
+    counting as ``w`` repeated rows; with fewer than 2 rows, any decrease
+    counts.
     """
     gains = baseline - losses
     weights = sample_weight[0] if sample_weight and sample_weight[0] is not None else None
     weights = np.ones_like(gains) if weights is None else np.asarray(weights, np.float64)
     mean = np.average(gains, weights=weights)
-    if len(gains) < 2 or not mean > 0:
+    n = weights.sum()
+    if n < 2 or not mean > 0:
         return bool(mean > 0)
-    n = weights.sum() ** 2 / np.sum(weights**2)  # effective number of rows
     spread = np.sqrt(np.average((gains - mean) ** 2, weights=weights) * n / max(n - 1, 1))
     if spread == 0:
         return True

@@ -151,11 +151,7 @@ def explained_errors(who, input_name="X"):
 
 
 def drop_weightless(X, target, sample_weight):
-    """Rows of zero weight dropped, as if absent; weights rescaled to mean 1.
-
-    With weights of mean 1 the loss of a full batch is the weighted mean
-    ``sum(w * loss) / sum(w)``, so a weight of 2 counts exactly as a repeated row.
-    """
+    """Rows of zero weight dropped, as if absent (the others' weights as given)."""
     weights = check_sample_weight(sample_weight, X)
     if weights is None:
         return X, target, None
@@ -164,7 +160,7 @@ def drop_weightless(X, target, sample_weight):
         X = X[kept]
         target = None if target is None else target[kept]
         weights = weights[kept]
-    return X, target, weights / weights.mean()
+    return X, target, weights
 
 
 def like_input(values, X, estimator):
