@@ -33,6 +33,9 @@ from skae import (
     InconsistentVersionWarning,
     ModelFileError,
     VariationalAutoencoder,
+    _archive,
+    _codec,
+    _file_network,
     _persistence,
 )
 
@@ -310,9 +313,9 @@ def _seal(meta, members):
     """Recompute the checksums, as anyone can."""
     body = {key: value for key, value in meta.items() if key != "sha256"}
     meta["sha256"] = {
-        "skae.json": _persistence._digest(_persistence._canonical(body)),
+        "skae.json": _archive.digest(_persistence._canonical(body)),
         "model.keras": (
-            _persistence._digest(members["model.keras"]) if "model.keras" in members else None
+            _archive.digest(members["model.keras"]) if "model.keras" in members else None
         ),
     }
     members["skae.json"] = json.dumps(meta).encode()
@@ -567,7 +570,7 @@ def _relabel(meta, cls, **params):
     meta["params"] = {k: v for k, v in meta["params"].items() if k in defaults}
     for name, value in {**defaults, **params}.items():
         if name not in meta["params"] or name in params:
-            meta["params"][name] = _persistence.encode_value(value, name)
+            meta["params"][name] = _codec.encode_value(value, name)
     meta["state"] = {k: v for k, v in meta["state"].items() if k in cls._fitted_attributes}
 
 
@@ -648,7 +651,7 @@ def test_decompression_bombs_are_refused_before_reading(saved, tmp_path, monkeyp
         archive.writestr("skae.json", members["skae.json"])
         archive.writestr("model.keras", bomb)
     read = []
-    monkeypatch.setattr(_persistence, "_read_member", lambda *a: read.append(a) or b"")
+    monkeypatch.setattr(_archive, "_read_member", lambda *a: read.append(a) or b"")
     _refused(tmp_path / "bomb.skae", "decompression bomb")
     assert read == []
     monkeypatch.undo()
@@ -800,7 +803,7 @@ def small_files(tmp_path_factory):
     small = {"hidden_layer_sizes": (4,), "latent_dim": 2, "epochs": 1, "random_state": 0}
     detector = AutoencoderOutlierDetector(**small).fit(X)
     # Another network, with a corruption layer, to swap in.
-    other = _persistence._keras_bytes(DenoisingAutoencoder(**small).fit(X).model_)
+    other = _file_network.keras_bytes(DenoisingAutoencoder(**small).fit(X).model_)
     return X, detector.save(folder / "detector.skae"), other
 
 
