@@ -93,7 +93,8 @@ def json_depth(data):
             # Where each run of consecutive backslashes starts.
             new_run = np.ones(len(backslashes), dtype=bool)
             new_run[1:] = backslashes[1:] != backslashes[:-1] + 1
-            starts = backslashes[np.maximum.accumulate(np.where(new_run, np.arange(len(backslashes)), 0))]
+            run_start = np.where(new_run, np.arange(len(backslashes)), 0)
+            starts = backslashes[np.maximum.accumulate(run_start)]
         quotes = np.flatnonzero(chunk == 34)
         if len(quotes):
             escapes = np.zeros(len(quotes), dtype=np.int64)
@@ -155,7 +156,10 @@ def canonical(value):
 
 
 def encode_value(value, where, keras_object=None):
-    """``value`` as JSON; ``keras_object(value, where)`` encodes a Keras object, or is None (refused)."""
+    """``value`` as JSON.
+
+    ``keras_object(value, where)`` encodes a Keras object; None refuses them.
+    """
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, np.ndarray):
@@ -172,10 +176,15 @@ def encode_value(value, where, keras_object=None):
         return {_TAG: "tuple", "items": [encode_value(item, where, keras_object) for item in value]}
     if isinstance(value, (set, frozenset)):
         if not all(isinstance(item, (str, int, float)) for item in value):
-            raise TypeError(f"save() cannot store {where}: a set of other than strings and numbers.")
-        return {_TAG: "set", "items": [encode_value(item, where) for item in sorted(value, key=repr)]}
+            raise TypeError(
+                f"save() cannot store {where}: a set of other than strings and numbers."
+            )
+        items = [encode_value(item, where) for item in sorted(value, key=repr)]
+        return {_TAG: "set", "items": items}
     if isinstance(value, dict) and all(isinstance(key, str) for key in value):
-        items = {key: encode_value(item, f"{where}.{key}", keras_object) for key, item in value.items()}
+        items = {
+            key: encode_value(item, f"{where}.{key}", keras_object) for key, item in value.items()
+        }
         return {_TAG: "dict", "items": items}
     if isinstance(value, np.random.RandomState):
         _, key, pos, has_gauss, cached = value.get_state(legacy=True)
@@ -214,7 +223,10 @@ def _encode_array(array, where):
 
 
 def decode_value(value, where, keras_object=None):
-    """The Python value that :func:`encode_value` encoded; ``keras_object(config, where)`` resolves Keras objects."""
+    """The Python value that :func:`encode_value` encoded.
+
+    ``keras_object(config, where)`` resolves Keras objects; None refuses them.
+    """
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, int):
@@ -228,13 +240,16 @@ def decode_value(value, where, keras_object=None):
     kind = value.get(_TAG)
     if kind == "tuple":
         _keys(value, where, "items")
-        return tuple(decode_value(item, where, keras_object) for item in _list(value["items"], where))
+        items = _list(value["items"], where)
+        return tuple(decode_value(item, where, keras_object) for item in items)
     if kind == "dict":
         _keys(value, where, "items")
         items = value["items"]
         if not isinstance(items, dict):
             raise Refused(f"{where} is a dict without items.")
-        return {key: decode_value(item, f"{where}.{key}", keras_object) for key, item in items.items()}
+        return {
+            key: decode_value(item, f"{where}.{key}", keras_object) for key, item in items.items()
+        }
     if kind == "set":
         _keys(value, where, "items")
         items = [decode_value(item, where) for item in _list(value["items"], where)]
@@ -251,7 +266,8 @@ def decode_value(value, where, keras_object=None):
         if isinstance(number, dict):
             if dtype.kind != "f":
                 raise Refused(f"{where} is an integer scalar that is not an integer.")
-            number = _decode_special_float(number.get("value") if number.get(_TAG) == "float" else None, where)
+            special = number.get("value") if number.get(_TAG) == "float" else None
+            number = _decode_special_float(special, where)
         elif not isinstance(number, (int, float)):
             raise Refused(f"{where} is a scalar that is not a number.")
         try:
@@ -299,12 +315,17 @@ def _decode_random_state(value, where):
     if len(key) != 624 or not all(type(v) is int and 0 <= v < 1 << 32 for v in key):
         raise Refused(f"{where} is not a Mersenne Twister state (624 unsigned 32-bit integers).")
     pos, has_gauss, cached = value["pos"], value["has_gauss"], value["cached_gaussian"]
-    if type(pos) is not int or not 0 <= pos <= 624 or has_gauss not in (0, 1) or type(has_gauss) is not int:
+    if (
+        type(pos) is not int or not 0 <= pos <= 624
+        or has_gauss not in (0, 1) or type(has_gauss) is not int
+    ):
         raise Refused(f"{where} is not a valid random state.")
     if isinstance(cached, dict) or type(cached) not in (int, float) or not math.isfinite(cached):
         raise Refused(f"{where} is not a valid random state.")
     random_state = np.random.RandomState()
-    random_state.set_state(("MT19937", np.array(key, dtype=np.uint32), pos, has_gauss, float(cached)))
+    random_state.set_state(
+        ("MT19937", np.array(key, dtype=np.uint32), pos, has_gauss, float(cached))
+    )
     return random_state
 
 
@@ -316,15 +337,22 @@ def encode_kind(kind, value, where, scaler_encoder=None):
     """A fitted attribute of ``kind`` as JSON; raises ``TypeError`` if it is not of that kind."""
     if kind == "int":
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-            raise TypeError(f"save() cannot store {where}: an int was expected, got {type(value).__name__}.")
+            raise TypeError(
+                f"save() cannot store {where}: an int was expected, got {type(value).__name__}."
+            )
         return _encode_number(int(value))
     if kind == "bool":
         if not isinstance(value, (bool, np.bool_)):
-            raise TypeError(f"save() cannot store {where}: a bool was expected, got {type(value).__name__}.")
+            raise TypeError(
+                f"save() cannot store {where}: a bool was expected, got {type(value).__name__}."
+            )
         return bool(value)
     if kind == "float":
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-            raise TypeError(f"save() cannot store {where}: a float was expected, got {type(value).__name__}.")
+        number = isinstance(value, (int, float, np.integer, np.floating))
+        if isinstance(value, (bool, np.bool_)) or not number:
+            raise TypeError(
+                f"save() cannot store {where}: a float was expected, got {type(value).__name__}."
+            )
         value = float(value)
         if not math.isfinite(value):
             raise TypeError(f"save() cannot store {where} = {value}: not finite.")
@@ -350,7 +378,10 @@ def encode_kind(kind, value, where, scaler_encoder=None):
 
 
 def decode_kind(kind, value, where):
-    """The fitted attribute of ``kind`` that :func:`encode_kind` encoded (not scalers: see _persistence)."""
+    """The fitted attribute of ``kind`` that :func:`encode_kind` encoded.
+
+    Not scalers: skae/_file_estimator.py decodes those.
+    """
     if kind == "int":
         if type(value) is not int or not 0 <= value <= MAX_INT:
             raise Refused(f"{where} is not a non-negative int.")
@@ -407,7 +438,9 @@ def decode_kind(kind, value, where):
 def _keys(value, where, *expected):
     found = set(value) - {_TAG}
     if found != set(expected) - {_TAG}:
-        raise Refused(f"{where} has the keys {sorted(found)}, expected {sorted(set(expected) - {_TAG})}.")
+        raise Refused(
+            f"{where} has the keys {sorted(found)}, expected {sorted(set(expected) - {_TAG})}."
+        )
 
 
 def _list(value, where):
@@ -457,9 +490,10 @@ def _array(values, dtype, shape, where):
         if dtype.kind in "iub":
             if not all(type(v) is (bool if dtype.kind == "b" else int) for v in values):
                 raise ValueError("not integers")
-            info = np.iinfo(dtype) if dtype.kind != "b" else None
-            if info is not None and values and not (info.min <= min(values) and max(values) <= info.max):
-                raise OverflowError("out of range")
+            if dtype.kind != "b" and values:
+                info = np.iinfo(dtype)
+                if not info.min <= min(values) <= max(values) <= info.max:
+                    raise OverflowError("out of range")
         return np.array(values, dtype=dtype).reshape(shape)
     except (OverflowError, ValueError, TypeError) as error:
         raise Refused(f"{where} holds values that are not {dtype}.") from error

@@ -79,12 +79,12 @@ PARAMETER_BASES = (
 
 
 def is_saveable_object(value):
-    """Whether ``value`` is a Keras object a parameter may hold (optimizer, loss, metric, schedule)."""
+    """Whether ``value`` is a Keras object a parameter may hold (optimizer, loss, metric, ...)."""
     return isinstance(value, PARAMETER_BASES)
 
 
 def check_config(config, where="the network's configuration"):
-    """Refuse (:class:`~skae._codec.Refused`) a configuration naming anything outside the allow-list.
+    """Refuse (:class:`~skae._codec.Refused`) a configuration naming what the allow-list lacks.
 
     Walks every dict and list (iteratively: the depth is bounded anyway by
     the JSON reader). Returns nothing.
@@ -120,13 +120,20 @@ def _check_object(item, where):
         return _check_function(item, module, registered, where)
     if not class_name.isidentifier() or class_name.startswith("_"):
         raise Refused(f"{where} names the object {label!r}, which Keras does not define.")
-    if (isinstance(registered, str) and registered.startswith("skae>")) or (module or "").startswith("skae"):
+    if (
+        (isinstance(registered, str) and registered.startswith("skae>"))
+        or (module or "").startswith("skae")
+    ):
         return _skae_object(registered, class_name, module, label, where)
     if Functional is not None and module == Functional.__module__:
         if class_name != Functional.__name__ or registered not in _FUNCTIONAL_NAMES:
             raise Refused(f"{where} names {label}, which is not Keras' functional model.")
-        if registered and keras.saving.get_custom_objects().get(registered, Functional) is not Functional:
-            raise Refused(f"{where} names {label} registered as {registered!r}, which is not Keras' functional model.")
+        custom = keras.saving.get_custom_objects()
+        if registered and custom.get(registered, Functional) is not Functional:
+            raise Refused(
+                f"{where} names {label} registered as {registered!r}, which is not Keras' "
+                "functional model."
+            )
         return Functional
     if module not in NAMESPACES:
         raise Refused(
@@ -143,9 +150,13 @@ def _check_object(item, where):
             "load that registered object instead. Refusing to load it."
         )
     if cls.__name__ in _CODE_LAYERS or class_name in _CODE_LAYERS:
-        raise Refused(f"{where} holds a {class_name} layer, which carries code or reads other files.")
+        raise Refused(
+            f"{where} holds a {class_name} layer, which carries code or reads other files."
+        )
     if cls.__module__.startswith(_CODE_MODULES):
-        raise Refused(f"{where} holds a {class_name} layer, which reads files or wraps other models.")
+        raise Refused(
+            f"{where} holds a {class_name} layer, which reads files or wraps other models."
+        )
     return cls
 
 
@@ -166,7 +177,10 @@ def _skae_object(registered, class_name, module, label, where):
 
 def _check_function(item, module, registered, where):
     name = item.get("config")
-    if not isinstance(name, str) or not name.isidentifier() or name.startswith("_") or name in _NOT_FUNCTIONS:
+    if (
+        not isinstance(name, str) or not name.isidentifier() or name.startswith("_")
+        or name in _NOT_FUNCTIONS
+    ):
         raise Refused(f"{where} names the function {name!r}, which is not a Keras function.")
     if registered not in (None, "function", name):
         raise Refused(f"{where} names the function {name!r} registered as {registered!r}.")
@@ -189,7 +203,10 @@ def deserialize(config, where, bases=PARAMETER_BASES):
         raise Refused(f"{where} is not a Keras object's configuration.")
     cls = resolve(config, where)
     if not (isinstance(cls, type) and issubclass(cls, bases)):
-        raise Refused(f"{where} names {config.get('class_name')!r}, not an optimizer, loss, metric or schedule.")
+        raise Refused(
+            f"{where} names {config.get('class_name')!r}, not an optimizer, loss, metric or "
+            "schedule."
+        )
     check_config(config, where)
     obj = keras.saving.deserialize_keras_object(config, safe_mode=True)
     if type(obj) is not cls:
@@ -198,7 +215,7 @@ def deserialize(config, where, bases=PARAMETER_BASES):
 
 
 def serialize(value, where):
-    """The configuration of a Keras parameter object, checked as load will check it; None if not one."""
+    """A Keras parameter object's configuration, checked as load will check it; None if not one."""
     if not is_saveable_object(value):
         return None
     import json

@@ -156,8 +156,8 @@ def plot_reconstructions(
         )
     axes = fig.subplots(len(rows), n_columns, squeeze=False)
     scale = dict(vmin=rows["original"].min(), vmax=rows["original"].max())
-    for row_axes, (name, images) in zip(axes, rows.items()):
-        for ax, image in zip(row_axes, images):
+    for row_axes, (name, images) in zip(axes, rows.items(), strict=True):
+        for ax, image in zip(row_axes, images, strict=True):
             ax.imshow(image, cmap=cmap, **scale)
             ax.set_xticks([])
             ax.set_yticks([])

@@ -15,7 +15,11 @@ import pandas as pd
 
 from ._messages import Progress, UsageError, keras_verbose, note
 from ._models import (
-    check_contamination, check_model_options, load_detector, new_estimator, train,
+    check_contamination,
+    check_model_options,
+    load_detector,
+    new_estimator,
+    train,
     trained_columns,
 )
 from ._output import Destination, TableWriter

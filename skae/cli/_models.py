@@ -18,8 +18,8 @@ from contextlib import redirect_stdout
 import numpy as np
 import pandas as pd
 
-from ._messages import DataError, Progress, UsageError, describe, keras_verbose, note
 from .._quiet import import_tensorflow
+from ._messages import DataError, Progress, UsageError, describe, keras_verbose, note
 
 # Smallest random sample the threshold of a streamed detector is set on.
 MIN_STATISTICS_SAMPLE = 10_000
@@ -64,7 +64,7 @@ def check_contamination(args):
 
 
 def check_model_options(args):
-    """Refuse training options with ``--model`` (the model is used as saved) and a missing model file."""
+    """Refuse training options with ``--model`` (used as saved), and a missing model file."""
     given = [name for name in MODEL_OPTIONS if getattr(args, name, None) is not None]
     if given:
         options = ", ".join("--" + name.replace("_", "-") for name in given)

@@ -206,7 +206,10 @@ class Table:
     def _sep_hint(self):
         """What to do about a CSV whose rows do not match its header."""
         if self.sep is None:
-            return "if the file is not comma-separated, give its separator with --sep (e.g. --sep ';')"
+            return (
+                "if the file is not comma-separated, give its separator with --sep "
+                "(e.g. --sep ';')"
+            )
         return f"check --sep (read with {self.sep!r})"
 
     def _check_header(self, frame):
@@ -231,7 +234,8 @@ class Table:
             (numeric if is_number else text).append(name)
         if not numeric:
             raise UsageError(
-                f"{self.path} has no numeric column (columns: {', '.join(map(str, frame.columns))}); "
+                f"{self.path} has no numeric column "
+                f"(columns: {', '.join(map(str, frame.columns))}); "
                 "encode the data as numbers, or name numeric columns with --columns"
             )
         if text:
@@ -254,7 +258,10 @@ class Table:
                 f"{_cells(bad)} (rows counted from 0, header not counted); fix or remove "
                 "these cells, or leave the column out with --columns"
             )
-        if self.decimal is None and len(cells) and cells.astype(str).str.match(_DECIMAL_COMMA).all():
+        if (
+            self.decimal is None and len(cells)
+            and cells.astype(str).str.match(_DECIMAL_COMMA).all()
+        ):
             raise DataError(
                 f"{self.path}: column {name!r} holds numbers with decimal commas "
                 f"(e.g. {cells.iloc[0]!r}); give --decimal ',' (and --sep ';' if "
