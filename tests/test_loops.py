@@ -2,7 +2,6 @@
 
 import gc
 import math
-import sys
 import weakref
 
 import keras
@@ -11,9 +10,9 @@ import pytest
 import tensorflow as tf
 
 import skae._loops
-from skae import AutoencoderOutlierDetector, DenoisingAutoencoder
+from skae import DenoisingAutoencoder
 from skae._architectures import assemble, build_dense_autoencoder
-from skae._loops import evaluate_arrays, fit_arrays, fit_model, predict_arrays
+from skae._loops import fit_arrays, fit_model, predict_arrays
 
 N_ROWS, N_FEATURES, BATCH_SIZE = 150, 8, 32
 
@@ -84,7 +83,7 @@ def test_shuffled_fit_arrays_trains_as_well_as_model_fit(global_random_seed, mak
         )
         losses = fit(model, X, X, batch_size=BATCH_SIZE, epochs=30, verbose=0).history["loss"]
         first.append(losses[0])
-        final.append(evaluate_arrays(model, X, X))
+        final.append(model.evaluate(X, X, verbose=0))
     assert first[1] == pytest.approx(first[0], rel=0.1)
     # Both learnt (the loss fell to a small part of the first epoch's) ...
     assert max(final) < 0.5 * min(first)
@@ -287,15 +286,6 @@ def test_code_and_reconstruction_come_from_one_pass(data, chunk_size):
     assert codes.shape == (N_ROWS, 3) and reconstruction.shape == (N_ROWS, N_FEATURES)
 
 
-def test_evaluate_arrays_gives_model_evaluates_loss(data, make_keras_autoencoder):
-    X, weights = data
-    model = make_keras_autoencoder(N_FEATURES, 0)
-    for sample_weight in (None, weights):
-        ours = evaluate_arrays(model, X, X, sample_weight)
-        theirs = model.evaluate(X, X, sample_weight=sample_weight, verbose=0)
-        assert ours == pytest.approx(theirs, rel=1e-5)
-
-
 def test_compiled_functions_die_with_their_model(data, make_keras_autoencoder):
     X, _ = data
     model = make_keras_autoencoder(N_FEATURES, 0)
@@ -317,25 +307,3 @@ def test_a_refitted_estimator_runs_its_new_network(make_estimator, digits):
     fresh = make_estimator(init="random", random_state=1).fit(X)
     np.testing.assert_array_equal(ae.transform(X[:5]), fresh.transform(X[:5]))
     assert not np.allclose(ae.transform(X[:5]), first)
-
-
-def test_detector_scores_with_one_pass_of_the_network(
-    make_estimator, make_blobs_with_outliers, monkeypatch
-):
-    X, _ = make_blobs_with_outliers(0)
-    detector = make_estimator(AutoencoderOutlierDetector).fit(X)
-    calls = []
-    original = predict_arrays
-
-    def spy(*args, **kwargs):
-        calls.append(1)
-        return original(*args, **kwargs)
-
-    # Wherever skae bound it.
-    for module in list(sys.modules.values()):
-        if getattr(module, "__name__", "").startswith("skae") and (
-            getattr(module, "predict_arrays", None) is original
-        ):
-            monkeypatch.setattr(module, "predict_arrays", spy)
-    scores = detector.score_samples(X)
-    assert len(calls) == 1 and scores.shape == (len(X),)
