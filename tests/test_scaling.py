@@ -123,7 +123,7 @@ def test_model_accepts_its_own_training_data_with_huge_constant_columns(
     model = make_estimator(estimator, scaling=scaling).fit(X)
     outputs = model.score_samples(X) if hasattr(model, "score_samples") else model.predict(X)
     assert np.isfinite(outputs).all()
-    if hasattr(model, "transform"):
+    if not isinstance(model, AutoencoderOutlierDetector):  # whose predict gives labels
         # The constant columns come back exactly: they are 0 in the network's units.
         reconstruction = model.predict(X)
         np.testing.assert_allclose(reconstruction[:, 1:], X[:, 1:], rtol=1e-6)
