@@ -98,7 +98,7 @@ def fit_both(X, params):
         seed=ae._seed,  # the estimator's seed: same initial weights
     )
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=params.get("loss", "mse"))
-    scaled = np.asarray(ae.feature_encoder_.transform(X), dtype=np.float32)
+    scaled = np.asarray(ae.scaler_.transform(X), dtype=np.float32)
     keras.utils.set_random_seed(ae._seed)  # same shuffled order
     start = time.perf_counter()
     history = model.fit(
@@ -163,10 +163,12 @@ def latency_table(ae, digits_train, digits_all, quick):
     repeats = 3 if quick else 9
     for n_rows in LATENCY_ROWS:
         rows = digits_all[:n_rows]
-        scaled = np.asarray(ae.feature_encoder_.transform(rows), dtype=np.float32)
-        ours, ours_median = per_call_seconds(lambda: ae.transform(rows), repeats)
-        keras_s, _ = per_call_seconds(lambda: ae.encoder_.predict(scaled, verbose=0), repeats)
-        pca_s, _ = per_call_seconds(lambda: pca.transform(rows), repeats)
+        scaled = np.asarray(ae.scaler_.transform(rows), dtype=np.float32)
+        ours, ours_median = per_call_seconds(lambda rows=rows: ae.transform(rows), repeats)
+        keras_s, _ = per_call_seconds(
+            lambda scaled=scaled: ae.encoder_.predict(scaled, verbose=0), repeats
+        )
+        pca_s, _ = per_call_seconds(lambda rows=rows: pca.transform(rows), repeats)
         print(
             f"{n_rows:>6}{ours * 1e6:>13.0f} us{ours_median * 1e6:>7.0f} us"
             f"{keras_s * 1e6:>14.0f} us{pca_s * 1e6:>12.0f} us"
@@ -221,7 +223,7 @@ def scoring_table(data_dir, quick):
     seconds = statistics.median(
         timeit.repeat(lambda: ae.reconstruction_error(X), number=1, repeat=runs)
     )
-    scaled = np.asarray(ae.feature_encoder_.transform(X), dtype=np.float32)
+    scaled = np.asarray(ae.scaler_.transform(X), dtype=np.float32)
     ae.model_.predict(scaled[:10], verbose=0)
     keras_seconds = statistics.median(
         timeit.repeat(

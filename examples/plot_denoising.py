@@ -83,8 +83,8 @@ n_digits = 10
 fig, axes = plt.subplots(
     len(rows), n_digits, figsize=(n_digits, len(rows) + 0.5), layout="constrained"
 )
-for row, (name, images) in zip(axes, rows.items()):
-    for ax, image in zip(row, images[:n_digits]):
+for row, (name, images) in zip(axes, rows.items(), strict=True):
+    for ax, image in zip(row, images[:n_digits], strict=True):
         ax.imshow(image.reshape(8, 8), cmap="gray_r", vmin=0, vmax=1)
         ax.set_xticks([])
         ax.set_yticks([])

@@ -100,7 +100,7 @@ for name, search in searches.items():
 # everything. Scored by the classifier, the search measures what the codes
 # are for: how much accuracy each narrower code costs.
 fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
-for (name, search), marker in zip(searches.items(), ["o", "s"]):
+for (name, search), marker in zip(searches.items(), ["o", "s"], strict=True):
     results = search.cv_results_
     ax.errorbar(
         latent_dims,

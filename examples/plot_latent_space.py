@@ -92,7 +92,7 @@ right.set_title("decoded grid of codes")
 # than distances.
 ae8 = AutoencoderTransformer(latent_dim=8, random_state=0).fit(X)
 fig, axes = plt.subplots(1, 2, figsize=(11, 5), layout="constrained")
-for ax, method in zip(axes, ["pca", "tsne"]):
+for ax, method in zip(axes, ["pca", "tsne"], strict=True):
     plot_latent_space(ae8, X, y, method=method, ax=ax, random_state=0)
     ax.set_title("8-D codes, " + {"pca": "PCA", "tsne": "t-SNE"}[method])
 
@@ -102,7 +102,7 @@ for ax, method in zip(axes, ["pca", "tsne"]):
 # One bar per code unit: each digit is summed up by these 8 numbers, from
 # which the decoder redraws it.
 fig, axes = plt.subplots(1, 3, figsize=(11, 3), layout="constrained", sharey=True)
-for ax, digit in zip(axes, [0, 1, 7]):
+for ax, digit in zip(axes, [0, 1, 7], strict=True):
     index = list(y).index(digit)
     plot_code(ae8, X[index], ax=ax)
     ax.set_title(f"digit {digit}")

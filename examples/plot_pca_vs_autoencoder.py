@@ -68,7 +68,7 @@ ae = AutoencoderTransformer(latent_dim=latent_dim, random_state=0).fit(X_train)
 
 fig = plt.figure(figsize=(10, 4.2), layout="constrained")
 for subfig, (name, model) in zip(
-    fig.subfigures(2, 1), [("PCA", pca), ("AutoencoderTransformer", ae)]
+    fig.subfigures(2, 1), [("PCA", pca), ("AutoencoderTransformer", ae)], strict=True
 ):
     plot_reconstructions(model, X_test, image_shape=(8, 8), n_images=10, fig=subfig)
     subfig.suptitle(f"{name}, {latent_dim} numbers per digit")
@@ -93,7 +93,7 @@ for name, values in errors.items():
     print(f"{name:<24}" + " ".join(f"{v:7.3f}" for v in values))
 
 fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
-for (name, values), marker in zip(errors.items(), ["o", "s"]):
+for (name, values), marker in zip(errors.items(), ["o", "s"], strict=True):
     ax.plot(latent_dims, values, marker=marker, label=name)
 ax.set_xscale("log", base=2)
 ax.set_xticks(latent_dims, [str(size) for size in latent_dims])

@@ -74,7 +74,7 @@ ax.set_title(r"Decoded grid of codes in $[-3, 3]^2$")
 # ---------------------------------------------
 samples = vae.sample(16, random_state=0)
 fig, axes = plt.subplots(2, 8, figsize=(8, 2.2), layout="constrained")
-for ax, image in zip(axes.ravel(), samples):
+for ax, image in zip(axes.ravel(), samples, strict=True):
     ax.imshow(image.reshape(8, 8), cmap="gray_r")
     ax.set_axis_off()
 fig.suptitle("vae.sample(16)")
