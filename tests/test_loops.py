@@ -71,7 +71,9 @@ def test_in_order_fit_arrays_gives_model_fits_numbers(global_random_seed, make_k
         np.testing.assert_allclose(ours, theirs, rtol=1e-3, atol=1e-5)
 
 
-def test_shuffled_fit_arrays_trains_as_well_as_model_fit(global_random_seed, make_keras_autoencoder):
+def test_shuffled_fit_arrays_trains_as_well_as_model_fit(
+    global_random_seed, make_keras_autoencoder
+):
     # Shuffled orders differ (a NumPy generator against tf.data's), so the
     # losses are not equal; over 30 epochs they end within noise of each
     # other, with dropout and an activity penalty in the loss.
@@ -241,7 +243,7 @@ def test_fit_reshuffles_the_rows_every_epoch(make_estimator, digits, epoch_order
     assert len(epoch_orders) == 3
     for order in epoch_orders:
         assert sorted(order) == list(range(len(X)))
-    for previous, current in zip(epoch_orders, epoch_orders[1:]):
+    for previous, current in zip(epoch_orders[:-1], epoch_orders[1:], strict=True):
         assert not np.array_equal(previous, current)
 
 

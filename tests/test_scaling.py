@@ -11,8 +11,8 @@ from skae import (
     AutoencoderTransformer,
     DenoisingAutoencoder,
     VariationalAutoencoder,
+    _scaling,
 )
-from skae import _scaling
 
 SCALINGS = [*sorted(_scaling.SCALERS), None]
 ESTIMATORS = [

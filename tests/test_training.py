@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
 
-from skae import AutoencoderTransformer, DenoisingAutoencoder
-from skae import _training
+from skae import AutoencoderTransformer, DenoisingAutoencoder, _training
 from skae._training import HalveOnPlateau, TrainingOptions
 
 N_ROWS, N_FEATURES = 120, 6

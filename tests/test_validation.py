@@ -541,7 +541,7 @@ def any_array(draw):
     dtype = draw(DTYPES)
     dims = draw(st.sampled_from([2, 2, 2, 1, 3]))
     shape = draw(hnp.array_shapes(min_dims=dims, max_dims=dims, min_side=0, max_side=6))
-    elements = OBJECTS if dtype == object else None
+    elements = OBJECTS if dtype.kind == "O" else None
     return draw(hnp.arrays(dtype, shape, elements=elements))
 
 

@@ -32,7 +32,8 @@ def test_the_kl_term_is_in_the_loss(fitted, digits_X):
     assert np.all(np.isfinite(kl)) and kl.mean() > 0
     fitted.model_(fitted.scaler_.transform(digits_X[:50]).astype("float32"))
     (penalty,) = fitted.model_.losses
-    # beta * mean KL, per column and times 2 for the Gaussian's 1/2 (the loss is -ELBO / n_features).
+    # beta * mean KL, per column and times 2 for the Gaussian's 1/2: the loss is
+    # -ELBO / n_features.
     expected = 2.0 * fitted.beta / digits_X.shape[1] * np.mean(kl[:50])
     assert float(penalty) == pytest.approx(expected, rel=1e-4)
 
