@@ -281,7 +281,7 @@ class BaseAutoencoder(CallbackSupportMixin, BaseWrapper):
                 "parameters need a prefix such as 'model__', 'optimizer__' or 'fit__'."
             )
         super()._validate_params()
-        sizes = self._hidden_sizes()
+        sizes = () if self.hidden_layer_sizes == "auto" else self._hidden_sizes()
         if not all(isinstance(units, Integral) and units >= 1 for units in sizes):
             raise ValueError(
                 "hidden_layer_sizes must be a sequence of positive ints (it may be "
@@ -337,7 +337,7 @@ class BaseAutoencoder(CallbackSupportMixin, BaseWrapper):
             self.model_ = self._build_model(self._filled(x), seed, weights)
         self._set_training_mode(target_given=target_given)
         guard = self._starts_as_pca() and not single_epoch
-        options = self._training_options()
+        options = self._training_options(len(x))
         root = self._epoch_tasks_root(X, 1 if single_epoch else options.epochs)
         if root is not None:
             epoch_tasks = _training.EpochTasks(root, self, X)
@@ -421,7 +421,8 @@ class BaseAutoencoder(CallbackSupportMixin, BaseWrapper):
             return None
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
-    def _training_options(self):
+    def _training_options(self, n_rows):
+        """:class:`~skae._training.TrainingOptions` for a fit on ``n_rows`` rows."""
         fit_args = route_params(self.get_params(), destination="fit", pass_filter=self._fit_kwargs)
         own = {name: fit_args.pop(name) for name in _OWN_FIT_ARGS if name in fit_args}
         for name in ("initial_epoch", "sample_weight", "callbacks"):
@@ -481,7 +482,6 @@ class BaseAutoencoder(CallbackSupportMixin, BaseWrapper):
         ``x`` holds the scaled training rows, ``weights`` their weights (for a
         network started as PCA).
         """
-        n_features = x.shape[1]
         options = dict(
             activation=self.activation,
             output_activation=self.output_activation,
@@ -490,28 +490,27 @@ class BaseAutoencoder(CallbackSupportMixin, BaseWrapper):
             code_width=self._code_width(),
             seed=seed,
         )
-        if self.architecture == "conv":
-            options["filters"] = tuple(self.filters)
-            build = build_conv_autoencoder
-            shape = image_shape_3d(self.image_shape, n_features)
-        else:
-            options["hidden_layer_sizes"] = self._hidden_sizes()
-            build, shape = build_dense_autoencoder, n_features
-        if self._starts_as_pca():
-            build = build_pca_residual_autoencoder
-            shape = _pca.pca_start(x, self.latent_dim_, weights)
+        build, args, extra = self._builder(x, weights)
         routed = route_params(
             self.get_params(), destination="model",
             pass_filter=getattr(self, "_user_params", set()), strict=True,
         )
-        if build is build_pca_residual_autoencoder:
-            components, mean = shape
-            encoder, decoder = build(components, mean, **{**options, **routed})
-        else:
-            encoder, decoder = build(shape, self.latent_dim_, **{**options, **routed})
+        encoder, decoder = build(*args, **{**options, **extra, **routed})
         model = self._assemble(encoder, decoder, seed)
         model.compile(**self._compile_arguments())
         return model
+
+    def _builder(self, x, weights):
+        """``(builder, positional arguments, options)`` of the network (a hook for subclasses)."""
+        if self.architecture == "conv":
+            shape = image_shape_3d(self.image_shape, x.shape[1])
+            filters = {"filters": tuple(self.filters)}
+            return build_conv_autoencoder, (shape, self.latent_dim_), filters
+        options = {"hidden_layer_sizes": self._hidden_sizes()}
+        if self._starts_as_pca():
+            start = _pca.pca_start(x, self.latent_dim_, weights)
+            return build_pca_residual_autoencoder, start, options
+        return build_dense_autoencoder, (x.shape[1], self.latent_dim_), options
 
     def _code_width(self):
         """Width of the encoder's output: the code itself here."""
@@ -753,14 +752,17 @@ class BaseAutoencoder(CallbackSupportMixin, BaseWrapper):
         return _persistence.save_estimator(self, path, key=key)
 
     def __getstate__(self):
-        # Pickles carry the versions that wrote them, like skae's own files.
-        return {**super().__getstate__(), "_skae_versions": _persistence.versions()}
+        # Pickles carry the versions that wrote them, like skae's own files. A
+        # fitted estimator travels as its model file (bytes, which skops stores
+        # too) wherever the format can describe it; see skae/_persistence.py.
+        state = _persistence.pickled_state(self) or super().__getstate__()
+        return {**state, "_skae_versions": _persistence.versions()}
 
     def __setstate__(self, state):
         saved = state.pop("_skae_versions", None)
         if saved is not None:
             _persistence._check_versions(saved, strict=False)
-        super().__setstate__(state)
+        super().__setstate__(_persistence.unpickled_state(type(self), state))
 
 
 def _routing_prefix(name):
