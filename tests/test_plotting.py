@@ -21,13 +21,13 @@ from matplotlib.figure import Figure, SubFigure  # noqa: E402
 from sklearn.decomposition import PCA  # noqa: E402
 from sklearn.exceptions import NotFittedError  # noqa: E402
 
-import skae  # noqa: E402
 from skae import (  # noqa: E402
     AutoencoderOutlierDetector,
     AutoencoderTransformer,
     DenoisingAutoencoder,
+    VariationalAutoencoder,
+    plotting,
 )
-from skae import plotting  # noqa: E402
 from skae.plotting import (  # noqa: E402
     plot_code,
     plot_history,
@@ -36,7 +36,6 @@ from skae.plotting import (  # noqa: E402
     plot_reconstructions,
 )
 
-FAST = dict(hidden_layer_sizes=(16,), epochs=3, batch_size=32, random_state=0)
 IMAGE_SHAPE = (8, 8)
 N_CLASSES = 10  # digits 0..9 all occur in the first 400 rows
 
@@ -48,15 +47,15 @@ def close_figures():
 
 
 @pytest.fixture(scope="module")
-def ae2(digits):
+def ae2(make_estimator, digits):
     """A 2-D code, for the latent grid and an unprojected scatter."""
-    return AutoencoderTransformer(latent_dim=2, **FAST).fit(digits[0])
+    return make_estimator(AutoencoderTransformer, latent_dim=2).fit(digits[0])
 
 
 @pytest.fixture(scope="module")
-def ae4(digits):
+def ae4(make_estimator, digits):
     """A 4-D code, trained with a validation split so val_loss is recorded."""
-    return AutoencoderTransformer(latent_dim=4, early_stopping=True, **FAST).fit(digits[0])
+    return make_estimator(AutoencoderTransformer, latent_dim=4, early_stopping=True).fit(digits[0])
 
 
 class PriorDecoder:
@@ -83,9 +82,11 @@ def test_reconstructions_draws_originals_over_reconstructions(ae4, digits, n_ima
     assert [fig.axes[i].get_ylabel() for i in (0, n_images)] == ["original", "reconstructed"]
 
 
-def test_reconstructions_with_noisy_input_shows_denoised_row(digits):
+def test_reconstructions_with_noisy_input_shows_denoised_row(make_estimator, digits):
     X = digits[0] / 16
-    dae = DenoisingAutoencoder(latent_dim=4, noise_level=0.3, clip=(0, 1), **FAST).fit(X)
+    dae = make_estimator(
+        DenoisingAutoencoder, latent_dim=4, noise_level=0.3, clip=(0, 1)
+    ).fit(X)
     noisy = dae.corrupt(X[:4], random_state=0)
     fig = plot_reconstructions(dae, X, IMAGE_SHAPE, n_images=4, X_noisy=noisy)
     assert len(fig.axes) == 12
@@ -101,8 +102,8 @@ def test_reconstructions_draw_into_a_given_subfigure(ae4, digits):
     assert len(bottom.axes) == 6 and not top.axes
 
 
-def test_reconstructions_refuse_an_outlier_detector(digits):
-    detector = AutoencoderOutlierDetector(latent_dim=2, **FAST).fit(digits[0])
+def test_reconstructions_refuse_an_outlier_detector(make_estimator, digits):
+    detector = make_estimator(AutoencoderOutlierDetector, latent_dim=2).fit(digits[0])
     with pytest.raises(TypeError, match="predict returned shape"):
         plot_reconstructions(detector, digits[0], IMAGE_SHAPE)
 
@@ -210,7 +211,7 @@ def test_history_draws_loss_and_val_loss(ae4):
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
         "training loss", "validation loss"
     ]
-    for line, key in zip(ax.get_lines(), ["loss", "val_loss"]):
+    for line, key in zip(ax.get_lines(), ["loss", "val_loss"], strict=True):
         np.testing.assert_array_equal(line.get_xdata(), np.arange(1, ae4.n_iter_ + 1))
         np.testing.assert_allclose(line.get_ydata(), ae4.history_[key])
 
@@ -255,12 +256,8 @@ def test_latent_grid_spans_the_prior_without_X():
     assert mosaic[1, 1] == pytest.approx(-2) and mosaic[1, -2] == pytest.approx(2)
 
 
-@pytest.mark.skipif(
-    not hasattr(skae, "VariationalAutoencoder"),
-    reason="skae.VariationalAutoencoder is not in this checkout yet",
-)
-def test_latent_grid_with_a_variational_autoencoder(digits):
-    vae = skae.VariationalAutoencoder(latent_dim=2, **FAST).fit(digits[0])
+def test_latent_grid_with_a_variational_autoencoder(make_estimator, digits):
+    vae = make_estimator(VariationalAutoencoder, latent_dim=2).fit(digits[0])
     ax = plot_latent_grid(vae, IMAGE_SHAPE, n=3)
     assert ax.images[0].get_array().shape == (30, 30)
 
