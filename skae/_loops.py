@@ -15,8 +15,12 @@ an epoch.
 :func:`predict_arrays` calls one compiled forward pass per chunk of rows,
 without the per-call bookkeeping of ``predict_on_batch``.
 
-Compiled functions are cached per model in a weak-keyed table: each is traced
-once per model, is never pickled with it, and dies with it.
+Compiled functions are traced once per architecture and shared by the models
+of that architecture (:mod:`skae._compiled`), so that the many small fits of
+a grid search or a cross-validation pay for tracing once; a model that
+cannot share traces functions of its own. Either way each model's functions
+are found in a weak-keyed table: they are never pickled with it, and die with
+it.
 """
 
 import functools
@@ -28,10 +32,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["fit_arrays", "fit_model", "predict_arrays"]
+from . import _compiled
 
-# model -> {name: compiled function}. Weak keys, and closures that hold the
-# model only weakly, so that a cached function never keeps its model alive.
+__all__ = ["evaluate_arrays", "fit_arrays", "fit_model", "predict_arrays"]
+
+# model -> {(name, argument signature): compiled function}. Weak keys, and
+# functions that hold the model only weakly (or not at all, when shared), so
+# that a cached function never keeps its model alive.
 _FUNCTIONS = weakref.WeakKeyDictionary()
 
 # The Model.fit arguments that fit_arrays honours. Any other one
@@ -172,6 +179,7 @@ def fit_arrays(
     train = _as_tensors(x, y, sample_weight)
     valid = None if validation_data is None else _as_tensors(*validation_data)
     _build(model, train, batch_size)
+    _forget_stale_bindings(model)
     callbacks = keras.callbacks.CallbackList(
         callbacks,
         add_history=True,
@@ -200,6 +208,33 @@ def fit_arrays(
     return next(c for c in callbacks.callbacks if isinstance(c, keras.callbacks.History))
 
 
+def evaluate_arrays(model, x, y, sample_weight=None, batch_size=256):
+    """The compiled loss of ``model`` on arrays, as ``Model.evaluate`` gives it (a float).
+
+    Parameters
+    ----------
+    model : keras.Model
+        A compiled single-input, single-output model.
+    x, y : ndarray of shape (n_samples, ...)
+        Inputs and targets.
+    sample_weight : ndarray of shape (n_samples,), default=None
+        Weight of each row in the loss.
+    batch_size : int, default=256
+        Rows per step.
+
+    Returns
+    -------
+    loss : float
+    """
+    data = _as_tensors(x, y, sample_weight)
+    _build(model, data, batch_size)
+    _forget_stale_bindings(model)
+    model.reset_metrics()
+    batch = tf.constant(batch_size, tf.int32)
+    _function(model, "test", (data, batch))(data, batch)
+    return float(_metric_logs(model)["loss"])
+
+
 def predict_arrays(model, x, chunk_size, outputs="model"):
     """A compiled forward pass of ``model`` as NumPy arrays, ``chunk_size`` rows at a time.
 
@@ -221,8 +256,8 @@ def predict_arrays(model, x, chunk_size, outputs="model"):
     -------
     outputs : ndarray of shape (n_samples, ...), or a tuple of them
     """
-    forward = _cached(model, outputs)
     x = np.asarray(x, dtype=model.inputs[0].dtype)
+    forward = _forward_function(model, outputs, x)
     if len(x) <= chunk_size:
         return _numpy(forward(x))
     first = _numpy(forward(x[:chunk_size]))
@@ -251,10 +286,11 @@ def _numpy(outputs):
 
 def _train_epoch(model, data, order, batch_size, callbacks):
     """Run one epoch, visiting rows in ``order``, as one compiled call; return its logs."""
-    run_epoch = _cached(model, "train")
+    batch = tf.constant(batch_size, tf.int32)
+    run_epoch = _function(model, "train", (data, order, batch))
     model.reset_metrics()
     callbacks.on_train_batch_begin(0)
-    run_epoch(data, order, tf.constant(batch_size, tf.int32))
+    run_epoch(data, order, batch)
     logs = _metric_logs(model)
     callbacks.on_train_batch_end(math.ceil(len(order) / batch_size) - 1, logs)
     return dict(logs)
@@ -262,11 +298,12 @@ def _train_epoch(model, data, order, batch_size, callbacks):
 
 def _validate(model, data, batch_size, callbacks):
     """Loss and metrics on ``data``, as ``Model.evaluate`` logs them within fit."""
-    run_test = _cached(model, "test")
+    batch = tf.constant(batch_size, tf.int32)
+    run_test = _function(model, "test", (data, batch))
     callbacks.on_test_begin()
     model.reset_metrics()
     callbacks.on_test_batch_begin(0)
-    run_test(data, tf.constant(batch_size, tf.int32))
+    run_test(data, batch)
     logs = _metric_logs(model)
     callbacks.on_test_batch_end(math.ceil(len(data[0]) / batch_size) - 1, logs)
     callbacks.on_test_end(logs)
@@ -299,15 +336,49 @@ def _row_orders(n_rows, shuffle, seed=None):
 
 
 # ----------------------------------------------------------------------
-# compiled functions, cached per model
+# compiled functions: shared by an architecture where they can be, else per model
 
 
-def _cached(model, name):
-    """The compiled function ``name`` of ``model``, made on first use."""
+def _function(model, name, args):
+    """The compiled function ``name`` of ``model`` for arguments like ``args`` (tensors)."""
     functions = _FUNCTIONS.setdefault(model, {})
-    if name not in functions:
-        functions[name] = _MAKERS[name](weakref.ref(model))
-    return functions[name]
+    signature = (name, *((t.dtype, tuple(t.shape[1:])) for t in tf.nest.flatten(args)))
+    function = functions.get(signature)
+    if function is None:
+        function = _compiled.bind(model, name, _MAKERS[name], args)
+        if function is None:
+            function = _own_function(model, name)
+        functions[signature] = function
+    return function
+
+
+def _forward_function(model, name, x):
+    """The compiled forward pass ``name`` of ``model``, ``x`` an array of its input dtype."""
+    functions = _FUNCTIONS.get(model)
+    function = None if functions is None else functions.get(name)
+    if function is None:
+        function = _compiled.bind(model, name, _MAKERS[name], (tf.convert_to_tensor(x[:1]),))
+        if function is None:
+            function = _own_function(model, name).get_concrete_function()
+        _FUNCTIONS.setdefault(model, {})[name] = function
+    return function
+
+
+def _own_function(model, name):
+    """The function ``name`` traced for ``model`` alone (one per model, made on first use)."""
+    functions = _FUNCTIONS.setdefault(model, {})
+    own = ("own", name)
+    if own not in functions:
+        functions[own] = _MAKERS[name](weakref.ref(model))
+    return functions[own]
+
+
+def _forget_stale_bindings(model):
+    """Drop shared functions bound to variables ``model`` no longer has (it was recompiled)."""
+    functions = _FUNCTIONS.get(model, {})
+    for signature, function in list(functions.items()):
+        if isinstance(function, _compiled.Bound) and not function.binds(model):
+            del functions[signature]
 
 
 def _compile_loop(loop, model_ref):
@@ -335,12 +406,14 @@ def _test_loop(model_ref, data, batch_size):
 
 
 def _make_forward(call, model_ref):
-    """A compiled forward pass for any number of rows, traced once."""
+    """A compiled forward pass for any number of rows, traced once.
+
+    Its concrete function (``get_concrete_function()``) skips the argument
+    dispatch of each call.
+    """
     spec = model_ref().inputs[0]
     signature = tf.TensorSpec((None,) + tuple(spec.shape[1:]), spec.dtype)
-    forward = tf.function(functools.partial(call, model_ref), input_signature=[signature])
-    # A concrete function skips the argument dispatch of each call.
-    return forward.get_concrete_function()
+    return tf.function(functools.partial(call, model_ref), input_signature=[signature])
 
 
 def _forward(model_ref, x):
