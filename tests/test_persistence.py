@@ -5,6 +5,7 @@ are recomputed after each edit (anyone can), so every file below fails for
 its own reason, not for a checksum mismatch.
 """
 
+import copy
 import io
 import json
 import os
@@ -23,7 +24,9 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, cross_validate
 
 import skae
 from skae import (
@@ -968,6 +971,111 @@ def test_fuzzed_files_raise_one_exception_or_load_working_estimators(small_files
     assert imported == []
     assert list(scratch.iterdir()) == []
     assert [p.name for p in folder.iterdir()] == ["fuzzed.skae"]
+
+
+# ---------------------------------------------------------------------------
+# Bytes, pickles and copies: a fitted estimator travels as its model file
+
+
+def test_bytes_hold_the_file_and_load_as_untrusted_input(saved, tmp_path):
+    detector = skae.load(saved)
+    data = _persistence.to_bytes(detector)
+    assert _members(io.BytesIO(data)).keys() == _members(saved).keys()
+    loaded = _persistence.from_bytes(data)
+    X = np.random.RandomState(0).normal(size=(20, 64))
+    np.testing.assert_array_equal(loaded.score_samples(X), detector.score_samples(X))
+    _persistence.from_bytes(_persistence.to_bytes(detector, key="secret"), key="secret")
+    with pytest.raises(ModelFileError, match="these bytes: a key was given") as caught:
+        _persistence.from_bytes(data, key="secret")
+    assert caught.value.path is None
+    with pytest.raises(ModelFileError, match="these bytes: it is not a skae model file"):
+        _persistence.from_bytes(data[:-100])
+
+
+@pytest.mark.parametrize("how", ["pickle", "deepcopy"])
+@pytest.mark.parametrize("name", ESTIMATORS)
+def test_pickles_and_copies_are_the_model_file_and_train_on_identically(name, how, digits, seed):
+    X, _ = digits
+    estimator = ESTIMATORS[name](seed).fit(X)
+    assert set(estimator.__getstate__()) == {"_skae_model_file", "_skae_versions"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InconsistentVersionWarning)
+        if how == "pickle":
+            restored = pickle.loads(pickle.dumps(estimator))
+        else:
+            restored = copy.deepcopy(estimator)
+    assert type(restored) is type(estimator) and restored.model_ is not estimator.model_
+    assert _comparable(restored.get_params()) == _comparable(estimator.get_params())
+    assert restored.history_ == estimator.history_
+    expected, found = _outputs(estimator, X), _outputs(restored, X)
+    for method in expected:
+        np.testing.assert_array_equal(found[method], expected[method], err_msg=method)
+    # The optimizer state and the random layers' counters came along.
+    estimator.partial_fit(X)
+    restored.partial_fit(X)
+    np.testing.assert_array_equal(restored.predict(X), estimator.predict(X))
+
+
+def test_what_a_file_cannot_hold_is_pickled_as_before(digits):
+    X = digits[0][:100]
+
+    class Subclass(AutoencoderTransformer):
+        """A file would load it as an AutoencoderTransformer."""
+
+    estimators = [
+        AutoencoderTransformer(**FAST, callbacks=[keras.callbacks.EarlyStopping(monitor="loss")]),
+        Subclass(**FAST),
+    ]
+    for estimator in estimators:
+        estimator.fit(X)
+        assert "model_" in estimator.__getstate__()
+        copied = copy.deepcopy(estimator)
+        np.testing.assert_array_equal(copied.transform(X), estimator.transform(X))
+    restored = pickle.loads(pickle.dumps(estimators[0]))
+    np.testing.assert_array_equal(restored.transform(X), estimators[0].transform(X))
+    unfitted = AutoencoderTransformer(latent_dim=3, optimizer__beta_1=0.8)
+    assert "_skae_model_file" not in unfitted.__getstate__()
+    assert pickle.loads(pickle.dumps(unfitted)).get_params() == unfitted.get_params()
+
+
+def test_pickles_keep_private_attributes_and_clones_are_unfitted(digits):
+    X = digits[0][:100]
+    estimator = AutoencoderTransformer(**FAST, optimizer__beta_1=0.8).set_output(transform="pandas")
+    estimator.fit(X)
+    restored = pickle.loads(pickle.dumps(estimator))
+    assert isinstance(restored.transform(X), pd.DataFrame)
+    assert restored.get_params()["optimizer__beta_1"] == 0.8
+    for copy_ in (clone(estimator), clone(restored)):
+        assert copy_.get_params() == estimator.get_params()
+        assert not hasattr(copy_, "model_")
+
+
+def test_pickled_model_files_are_validated_as_files_are(saved):
+    state = skae.load(saved).__getstate__()
+
+    def unpickle(cls, **changes):
+        cls.__new__(cls).__setstate__({**state, **changes})
+
+    unpickle(AutoencoderOutlierDetector)
+    with pytest.raises(ModelFileError, match="pickled AutoencoderTransformer: its model file holds"):
+        unpickle(AutoencoderTransformer)
+    with pytest.raises(ModelFileError, match="pickled AutoencoderOutlierDetector: it is not"):
+        unpickle(AutoencoderOutlierDetector, _skae_model_file=state["_skae_model_file"][:-100])
+    with pytest.raises(ModelFileError, match=r"\['offset_'\] beside its model file"):
+        unpickle(AutoencoderOutlierDetector, offset_=0.0)
+
+
+def test_searches_and_cross_validation_in_worker_processes(digits):
+    # loky pickles estimators to its worker processes and fitted ones back.
+    X = digits[0][:200]
+    estimator = AutoencoderTransformer(**FAST, random_state=0)
+    search = GridSearchCV(estimator, {"latent_dim": [2, 3]}, cv=2, n_jobs=2).fit(X)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    results = cross_validate(estimator, X, cv=2, n_jobs=2, return_estimator=True)
+    halves = (slice(100, None), slice(None, 100))
+    for fitted, train in zip(results["estimator"], halves, strict=True):
+        local = clone(estimator).fit(X[train])
+        np.testing.assert_array_equal(fitted.transform(X), local.transform(X))
 
 
 # ---------------------------------------------------------------------------
