@@ -14,6 +14,7 @@ _PUBLIC = {
     "InconsistentVersionWarning": "._persistence",
     "ModelFileError": "._persistence",
     "VariationalAutoencoder": "._variational",
+    "benjamini_hochberg": "._outlier_scores",
     "load": "._persistence",
 }
 

@@ -1,70 +1,131 @@
-"""AutoencoderOutlierDetector: IsolationForest's contract, scored by an autoencoder."""
+"""AutoencoderOutlierDetector: IsolationForest's contract, scored by an autoencoder ensemble."""
 
-from numbers import Real
+import math
+from numbers import Integral, Real
 
+import keras
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from . import _outlier_scores as scores
 from . import _validation
+from ._architectures import TrimmedMemberError, build_member_autoencoders
 from ._base import BaseAutoencoder, _atomic_fit
-from ._sklearn_compat import Interval
+from ._sklearn_compat import Interval, StrOptions
+
+# Gradient steps that epochs="auto" aims at, whatever the number of rows.
+_AUTO_STEPS = 1500
+# Share of the epochs trained on every row before the worst rows are trimmed.
+_WARMUP = 0.2
+# Most training rows kept as the neighbours' reference (a random sample beyond).
+_MAX_REFERENCE = 20_000
 
 
 class AutoencoderOutlierDetector(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, OutlierMixin, BaseAutoencoder
 ):
-    """Unsupervised outlier detection with an autoencoder, shaped like IsolationForest.
+    """Unsupervised outlier detection with an autoencoder ensemble, shaped like IsolationForest.
 
-    The autoencoder learns to reconstruct the training rows (outliers
-    included, no labels needed). A row is then scored by two statistics that
-    process-monitoring practice pairs with PCA, here computed with the
-    autoencoder instead:
+    ``n_members`` small autoencoders are trained side by side on the training
+    rows (outliers included, no labels needed), each on a random subset of the
+    columns (between half of them and all but one), with a trimmed loss: after
+    a warm-up, each member ignores, in every batch, the ``trim_fraction`` of
+    rows it reconstructs worst, so that outliers among the training rows do
+    not pull the fit towards them. A row is then scored by three terms:
 
-    - Q, how badly the row is reconstructed: its squared error per column,
-      divided by that column's mean error on the training rows, averaged over
-      columns (rows that do not fit the learned structure);
-    - T², the squared Mahalanobis distance of the row's code from the
-      training codes (rows that fit the structure but sit far out along it).
+    - reconstruction (Q): its squared error on each member's columns, relative
+      to each column's typical error, averaged;
+    - code (T²): the robust Mahalanobis distance of each member's code from
+      the bulk of the training codes;
+    - neighbours: its distance to the ``n_neighbors``-th nearest training row
+      (scaled), as kNN detectors score.
 
-    Each is divided by its mean on the training rows, and ``score_samples`` is
-    minus their average, so that, as for
-    :class:`~sklearn.ensemble.IsolationForest`, higher means more normal.
+    Each term is centred by its median and divided by its interquartile
+    range on the training rows; ``score_samples`` is minus their mean, so
+    that, as for :class:`~sklearn.ensemble.IsolationForest`, higher means more
+    normal. The sizes follow the data: each member has one hidden layer of
+    ``min(64, max(16, 2 * n_features))`` units and a code of
+    ``max(2, min(n_features // 2, 8))`` values, and ``epochs="auto"`` trains for
+    about 1,500 gradient steps. These defaults were chosen on half of 25
+    public tables and checked on the other half (see the README).
 
     Parameters
     ----------
-    latent_dim : int, default=8
-        Width of the code.
-    contamination : float in (0, 0.5], default=0.1
-        Expected fraction of outliers in the training data: ``offset_`` is set
-        so that this fraction of the training rows is predicted -1.
-    scaling : {"standard", "minmax", "robust"} or None, default="standard"
+    latent_dim : int or "auto", default="auto"
+        Width of each member's code; ``"auto"`` follows the number of columns.
+    contamination : "auto" or float in (0, 0.5], default=0.1
+        Sets ``offset_``. A float: the expected fraction of outliers in the
+        training data, so that this fraction of the training rows is
+        predicted -1. ``"auto"``: no fraction is assumed; a row is an outlier
+        when its anomaly (``-score_samples``) lies beyond Tukey's upper fence
+        of the training rows' anomalies, ``Q3 + 1.5 * IQR``.
+    n_members : int, default=8
+        Number of autoencoders in the ensemble. With 1, the single member
+        sees every column.
+    trim_fraction : float in [0, 0.5), default=0.1
+        Share of each batch's rows that each member leaves out of its loss
+        once the first fifth of the epochs is done.
+    n_neighbors : int, default=5
+        The neighbours term uses the distance to this nearest training row;
+        0 leaves the term out. At most 20,000 training rows (a random sample
+        beyond) are kept as neighbours.
+    support_fraction : float in (0, 1], default=0.75
+        Share of the training codes the robust code distance is fitted on.
+    calibration_fraction : float in [0, 0.5), default=0.0
+        Share of the training rows held out of training to calibrate
+        :meth:`p_values` (split conformal); 0 trains on every row, and
+        :meth:`calibrate` can then be given rows not used in fit.
+    hidden_layer_sizes : "auto" or sequence of int, default="auto"
+        Widths of each member's encoder layers; its decoder mirrors them.
+    scaling : {"standard", "uniform", "minmax", "robust"} or None, default="standard"
         Per-column scaling before the network (see
-        :class:`AutoencoderTransformer`); errors are measured in the scaled
-        units, so columns in different units weigh the same.
-    epochs : int, default=50
-        Maximum number of passes over the training data.
-    architecture, image_shape, filters, hidden_layer_sizes, activation, \
-output_activation, dropout, l1, loss, optimizer, learning_rate, lr_schedule, \
-batch_size, shuffle, early_stopping, validation_fraction, n_iter_no_change, tol, \
+        :class:`AutoencoderTransformer`); errors and distances are measured in
+        the scaled units, so columns in different units weigh the same.
+    init : {"auto", "random"}, default="auto"
+        Random initial weights.
+    learning_rate : float, default=3e-3
+        Learning rate of the optimizer.
+    lr_schedule : {"plateau"} or None, default=None
+        No schedule by default.
+    epochs : int or "auto", default="auto"
+        Passes over the training data; ``"auto"``: about 1,500 gradient steps.
+    batch_size : int, default=128
+        Rows per gradient step.
+    n_iter_no_change : int or None, default=None
+        No stopping rule by default: ``epochs`` epochs are trained.
+    architecture, image_shape, filters, activation, output_activation, \\
+dropout, l1, loss, optimizer, shuffle, early_stopping, validation_fraction, tol, \\
 metrics, callbacks, warm_start, random_state, verbose, **kwargs
-        As in :class:`AutoencoderTransformer`.
+        As in :class:`AutoencoderTransformer`. ``architecture="conv"`` trains
+        one convolutional member on every column.
 
     Attributes
     ----------
     offset_ : float
         Threshold on ``score_samples``: ``decision_function`` is
         ``score_samples - offset_`` and rows below 0 are outliers.
-    feature_error_scale_ : ndarray of shape (n_features_in_,)
-        Mean squared reconstruction error of each column on the training rows.
-    code_mean_ : ndarray of shape (latent_dim,)
-        Mean training code.
-    code_precision_ : ndarray of shape (latent_dim, latent_dim)
-        Pseudo-inverse of the covariance of the training codes.
-    q_scale_, t2_scale_ : float
-        Mean Q and mean T² of the training rows, by which each is divided.
-    model_, encoder_, decoder_, history_, n_iter_, n_features_in_, feature_names_in_
-        As in :class:`AutoencoderTransformer`.
+    member_masks_ : ndarray of shape (n_members, n_features_in_)
+        Which columns each member sees (1) and reconstructs.
+    column_error_scale_ : ndarray of shape (n_members, n_features_in_)
+        Each member's mean squared training error per column.
+    code_location_ : ndarray of shape (n_members, latent_dim_)
+        Robust location of each member's training codes.
+    code_precision_ : ndarray of shape (n_members, latent_dim_, latent_dim_)
+        Inverse of the robust covariance of each member's training codes.
+    reference_rows_ : ndarray of shape (n_reference, n_features_in_)
+        The scaled training rows (at most 20,000) the neighbours term uses.
+    term_median_, term_spread_ : ndarray of shape (n_terms, n_members)
+        Median and interquartile range of each term and member on the
+        training rows (terms: reconstruction, code, then neighbours).
+    calibration_scores_ : ndarray of shape (n_calibration,)
+        ``score_samples`` of the calibration rows, sorted (empty without
+        calibration).
+    latent_dim_, model_, encoder_, decoder_, history_, n_iter_, n_features_in_, \\
+feature_names_in_
+        As in :class:`AutoencoderTransformer`; ``transform`` returns the
+        members' codes side by side (``n_members * latent_dim_`` values).
 
     See Also
     --------
@@ -74,8 +135,10 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
     Notes
     -----
     ``sample_weight`` weighs rows in the training loss; rows of weight 0 are
-    left out altogether. The statistics behind ``offset_`` count every other
-    training row once.
+    left out altogether. The statistics count every other training row once.
+    Missing values (NaN) are skipped: by the loss, by the reconstruction term
+    (observed columns only), and filled with the column's training mean for
+    the codes and the neighbours.
 
     Examples
     --------
@@ -83,7 +146,7 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
     >>> from skae import AutoencoderOutlierDetector
     >>> rng = np.random.RandomState(0)
     >>> X = np.vstack([rng.normal(size=(200, 4)), [[8.0, -8.0, 8.0, -8.0]]])
-    >>> detector = AutoencoderOutlierDetector(contamination=0.01, epochs=20, random_state=0)
+    >>> detector = AutoencoderOutlierDetector(contamination=0.01, random_state=0)
     >>> labels = detector.fit_predict(X)
     >>> labels[-1], sorted(set(labels))
     (np.int64(-1), [np.int64(-1), np.int64(1)])
@@ -91,27 +154,46 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
 
     _parameter_constraints = {
         **BaseAutoencoder._parameter_constraints,
-        "contamination": [Interval(Real, 0, 0.5, closed="right")],
+        "latent_dim": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "hidden_layer_sizes": [
+            StrOptions({"auto"}), "array-like", Interval(Integral, 1, None, closed="left")
+        ],
+        "epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "init": [StrOptions({"auto", "random"})],
+        "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
+        "n_members": [Interval(Integral, 1, None, closed="left")],
+        "trim_fraction": [Interval(Real, 0, 0.5, closed="left")],
+        "n_neighbors": [Interval(Integral, 0, None, closed="left")],
+        "support_fraction": [Interval(Real, 0, 1, closed="right")],
+        "calibration_fraction": [Interval(Real, 0, 0.5, closed="left")],
     }
     _fitted_attributes = {
         **BaseAutoencoder._fitted_attributes,
-        "feature_error_scale_": "array",
-        "code_mean_": "array",
+        "member_masks_": "array",
+        "column_error_scale_": "array",
+        "code_location_": "array",
         "code_precision_": "array",
-        "q_scale_": "float",
-        "t2_scale_": "float",
+        "reference_rows_": "array",
+        "term_median_": "array",
+        "term_spread_": "array",
+        "calibration_scores_": "array",
         "offset_": "float",
     }
 
     def __init__(
         self,
-        latent_dim=8,
+        latent_dim="auto",
         *,
         contamination=0.1,
+        n_members=8,
+        trim_fraction=0.1,
+        n_neighbors=5,
+        support_fraction=0.75,
+        calibration_fraction=0.0,
         architecture="dense",
         image_shape=None,
         filters=(32, 64),
-        hidden_layer_sizes=(128, 64),
+        hidden_layer_sizes="auto",
         activation="relu",
         output_activation="linear",
         dropout=0.0,
@@ -120,14 +202,14 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
         init="auto",
         loss="mse",
         optimizer="adam",
-        learning_rate=1e-3,
-        lr_schedule="plateau",
-        epochs=50,
-        batch_size=64,
+        learning_rate=3e-3,
+        lr_schedule=None,
+        epochs="auto",
+        batch_size=128,
         shuffle=True,
         early_stopping=False,
         validation_fraction=0.1,
-        n_iter_no_change=10,
+        n_iter_no_change=None,
         tol=1e-4,
         metrics=None,
         callbacks=None,
@@ -167,6 +249,14 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
             **kwargs,
         )
         self.contamination = contamination
+        self.n_members = n_members
+        self.trim_fraction = trim_fraction
+        self.n_neighbors = n_neighbors
+        self.support_fraction = support_fraction
+        self.calibration_fraction = calibration_fraction
+
+    # ------------------------------------------------------------------
+    # fit
 
     @_atomic_fit
     def fit(self, X, y=None, sample_weight=None):
@@ -186,7 +276,11 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
         self : AutoencoderOutlierDetector
             The fitted detector.
         """
+        X, held_out, sample_weight = self._hold_out_calibration(X, sample_weight)
         self._fit_statistics(self._fit_autoencoder(X, None, sample_weight))
+        self.calibration_scores_ = np.empty(0)
+        if held_out is not None:
+            self.calibrate(held_out)
         return self
 
     @_atomic_fit
@@ -209,10 +303,148 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
         """
         scaled = self._fit_autoencoder(X, None, sample_weight, single_epoch=True)
         self._fit_statistics(scaled)
+        self.calibration_scores_ = np.empty(0)
         return self
 
+    def _hold_out_calibration(self, X, sample_weight):
+        """``(training rows, calibration rows or None, training weights)``."""
+        if not self.calibration_fraction:
+            return X, None, sample_weight
+        n = _validation.n_rows(X)
+        n_held = int(round(self.calibration_fraction * n))
+        if n_held < 1 or n - n_held < 2:
+            raise ValueError(
+                f"calibration_fraction={self.calibration_fraction} of {n} rows leaves "
+                "no calibration row or fewer than 2 training rows."
+            )
+        order = check_random_state(self._fit_seed()).permutation(n)
+        held, kept = np.sort(order[:n_held]), np.sort(order[n_held:])
+        weights = None if sample_weight is None else np.asarray(sample_weight)[kept]
+        return _validation.take_rows(X, kept), _validation.take_rows(X, held), weights
+
+    def _resolve_latent_dim(self, x, weights=None):
+        if self.latent_dim == "auto":
+            return max(2, min(x.shape[1] // 2, 8))
+        return super()._resolve_latent_dim(x, weights)
+
+    def _hidden_sizes(self):
+        if self.hidden_layer_sizes == "auto":
+            return (int(min(64, max(16, 2 * self.n_features_in_))),)
+        return super()._hidden_sizes()
+
+    def _code_width(self):
+        return self._n_members() * self.latent_dim_
+
+    @property
+    def _n_features_out(self):
+        return self._code_width()
+
+    def _n_members(self):
+        return 1 if self.architecture == "conv" else self.n_members
+
+    def _builder(self, x, weights):
+        self.member_masks_ = self._draw_masks(x.shape[1])
+        if self.architecture == "conv":
+            return super()._builder(x, weights)
+        options = {"hidden_layer_sizes": self._hidden_sizes()}
+        return build_member_autoencoders, (self.member_masks_, self.latent_dim_), options
+
+    def _draw_masks(self, n_features):
+        """Each member's columns: between half of them and all but one, at random."""
+        members = self._n_members()
+        masks = np.ones((members, n_features))
+        if members == 1 or n_features <= 2:
+            return masks
+        rng = check_random_state(self._fit_seed())
+        for mask in masks:
+            size = rng.randint(max(1, n_features // 2), n_features)
+            mask[:] = 0
+            mask[rng.choice(n_features, size, replace=False)] = 1
+        return masks
+
+    def _compile_arguments(self):
+        kwargs = super()._compile_arguments()
+        if self.loss == "mse":  # the members' errors, trimmed
+            kwargs["loss"] = TrimmedMemberError(self.member_masks_, self.trim_fraction)
+        return kwargs
+
+    def _training_options(self, n_rows):
+        options = super()._training_options(n_rows)
+        epochs = options.epochs
+        if epochs == "auto":
+            steps_per_epoch = max(1, n_rows // options.batch_size)
+            epochs = max(1, math.ceil(_AUTO_STEPS / steps_per_epoch))
+        callbacks = list(options.callbacks)
+        loss = getattr(self.model_, "loss", None)
+        if isinstance(loss, TrimmedMemberError) and self.trim_fraction > 0:
+            callbacks.append(_TrimAfter(loss.trimming, int(_WARMUP * epochs)))
+        return type(options)(**{**vars(options), "epochs": epochs, "callbacks": callbacks})
+
+    def _fit_statistics(self, scaled):
+        """Fit the terms' statistics, their normalisation and the threshold on training rows."""
+        errors, codes = self._errors_and_codes(scaled)
+        self.column_error_scale_ = scores.column_scales(errors)
+        self.code_location_, self.code_precision_ = scores.robust_codes(
+            codes, self.support_fraction
+        )
+        filled = self._filled(scaled).astype(np.float64)
+        if self.n_neighbors:
+            rng = check_random_state(self._fit_seed())
+            keep = np.sort(rng.permutation(len(filled))[:_MAX_REFERENCE])
+            self.reference_rows_ = filled[keep]
+            in_reference = np.zeros(len(filled), dtype=bool)
+            in_reference[keep] = True
+        else:
+            self.reference_rows_ = np.empty((0, filled.shape[1]))
+            in_reference = None
+        terms = self._terms(errors, codes, filled, in_reference)
+        self.term_median_, self.term_spread_ = scores.normalisers(terms)
+        normality = self._combine(terms)
+        self.offset_ = self._threshold(normality)
+
+    def _threshold(self, normality):
+        if self.contamination == "auto":
+            anomaly = -normality
+            q1, q3 = np.percentile(anomaly, [25, 75])
+            return float(-(q3 + 1.5 * (q3 - q1)))
+        return float(np.percentile(normality, 100 * self.contamination))
+
+    # ------------------------------------------------------------------
+    # scores
+
+    def _errors_and_codes(self, scaled):
+        """Squared errors ``(n, M, d)`` and codes ``(n, M, k)`` of scaled rows, in one pass."""
+        codes, reconstructions = self._run(self.model_, scaled, "code_and_reconstruction")
+        members = len(self.member_masks_)
+        errors = scores.member_errors(scaled, reconstructions, self.member_masks_)
+        return errors, codes.reshape(len(scaled), members, -1).astype(np.float64)
+
+    def _terms(self, errors, codes, filled, in_reference=None):
+        """The raw terms ``(T, n, M)``: reconstruction, code, and neighbours if used."""
+        terms = [
+            scores.reconstruction_term(errors, self.column_error_scale_),
+            scores.code_distances(codes, self.code_location_, self.code_precision_),
+        ]
+        if len(self.reference_rows_):
+            distances = scores.neighbour_distances(
+                filled, self.reference_rows_, self.n_neighbors, in_reference
+            )
+            terms.append(np.repeat(distances, errors.shape[1], axis=1))
+        return np.array(terms)
+
+    def _combine(self, terms):
+        """Normality of each row: minus the mean of the normalised terms."""
+        normalised = (terms - self.term_median_[:, None]) / self.term_spread_[:, None]
+        return -normalised.mean(axis=2).mean(axis=0)
+
+    def _score_samples(self, scaled):
+        """``score_samples`` of scaled, validated rows."""
+        errors, codes = self._errors_and_codes(scaled)
+        filled = self._filled(scaled).astype(np.float64)
+        return self._combine(self._terms(errors, codes, filled))
+
     def score_samples(self, X):
-        """Normality of each row: minus the average of its scaled Q and T².
+        """Normality of each row: minus the mean of its normalised terms.
 
         Parameters
         ----------
@@ -222,7 +454,7 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
         Returns
         -------
         scores : ndarray of shape (n_samples,)
-            Float64; higher means more normal, about -1 for a typical
+            Float64; higher means more normal, about 0 for a typical
             training row.
         """
         check_is_fitted(self)
@@ -259,7 +491,7 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
         return np.where(self.decision_function(X) < 0, -1, 1)
 
     def transform(self, X):
-        """Encode ``X`` into the detector's codes (those behind T²).
+        """Encode ``X`` into the members' codes, side by side.
 
         The codes can be plotted (``skae.plotting``) or passed on in a
         Pipeline; ``get_feature_names_out`` names them.
@@ -271,13 +503,130 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
 
         Returns
         -------
-        codes : ndarray of shape (n_samples, latent_dim_)
+        codes : ndarray of shape (n_samples, n_members * latent_dim_)
             Float32 for float32 input, float64 otherwise.
         """
         check_is_fitted(self)
         X_checked = self._check_X(X)
         codes = self._run(self.encoder_, self._scale(X_checked))
         return codes.astype(X_checked.dtype, copy=False)
+
+    def calibrate(self, X):
+        """Calibrate :meth:`p_values` on rows that were not used to fit.
+
+        Split conformal prediction: the ``score_samples`` of these rows are
+        kept (``calibration_scores_``) as the reference a new row is compared
+        with. ``calibration_fraction`` does this in ``fit`` with held-out
+        training rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_calibration, n_features)
+            Rows like the data to test, not used in ``fit``. Outliers among
+            them make the p-values conservative (larger), never invalid.
+
+        Returns
+        -------
+        self : AutoencoderOutlierDetector
+            The detector, with ``calibration_scores_`` set.
+        """
+        check_is_fitted(self)
+        self.calibration_scores_ = np.sort(self.score_samples(X))
+        return self
+
+    def p_values(self, X):
+        """Conformal p-value of each row: how unusual it is among the calibration rows.
+
+        ``p = (1 + #{calibration rows scoring at most the row's score}) / (1 +
+        n_calibration)``. If the calibration rows and an inlier are
+        exchangeable (drawn alike, and not used in ``fit``), then for every
+        ``a``, ``P(p <= a) <= a``: a p-value below 0.01 happens to at most 1% of
+        inliers. Outliers in the calibration rows make the p-values larger
+        (conservative). :func:`skae.benjamini_hochberg` turns them into flags
+        with the false discovery rate controlled.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to test.
+
+        Returns
+        -------
+        p_values : ndarray of shape (n_samples,)
+            Float64 in (0, 1]; small means unusual.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skae import AutoencoderOutlierDetector, benjamini_hochberg
+        >>> rng = np.random.RandomState(0)
+        >>> X = rng.normal(size=(400, 4))
+        >>> detector = AutoencoderOutlierDetector(calibration_fraction=0.25, random_state=0)
+        >>> p = detector.fit(X).p_values(np.vstack([X[:5], [[9.0, -9.0, 9.0, -9.0]]]))
+        >>> bool(p[-1] < 0.01), benjamini_hochberg(p, alpha=0.1).tolist()[-1]
+        (True, True)
+        """
+        check_is_fitted(self)
+        if not len(self.calibration_scores_):
+            raise ValueError(
+                "p_values needs calibration rows that fit did not train on: fit with "
+                "calibration_fraction=0.2 (say), or call calibrate(X_calibration) first."
+            )
+        below = np.searchsorted(self.calibration_scores_, self.score_samples(X), side="right")
+        return (1.0 + below) / (1.0 + len(self.calibration_scores_))
+
+    def explain(self, X, top_k=3):
+        """Each row's columns ranked by how much they make it an outlier.
+
+        A row's anomaly (``-score_samples``) is a mean of terms, each
+        normalised by its training median and spread; each term is split over
+        the columns exactly or nearly so:
+
+        - reconstruction: each column's relative squared error, as it enters
+          the member's mean (exact);
+        - code distance: integrated gradients of the distance along the
+          straight line from the training rows' median to the row (the
+          shares add up to the row's distance minus the median's);
+        - neighbours: each column's share ``(x_j - n_j)^2 / d`` of the distance
+          ``d`` to the neighbour ``n`` (exact).
+
+        The constant parts (the medians) are not given to any column, so a
+        row's contributions add up to its anomaly plus a constant.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to explain.
+        top_k : int, default=3
+            Columns to report per row (all of them if larger).
+
+        Returns
+        -------
+        explanation : pandas.DataFrame
+            One line per row and ranked column: ``row`` (the position in
+            ``X``, or its index for a DataFrame), ``rank`` (1 = largest
+            contribution), ``column``, ``contribution``, ``value`` (the
+            row's value, input units) and ``expected`` (its reconstruction,
+            input units).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skae import AutoencoderOutlierDetector
+        >>> rng = np.random.RandomState(0)
+        >>> X = rng.normal(size=(300, 5))
+        >>> detector = AutoencoderOutlierDetector(random_state=0).fit(X)
+        >>> row = X[:1].copy(); row[0, 3] = 12.0
+        >>> detector.explain(row, top_k=1)["column"].tolist()
+        ['x3']
+        """
+        from ._outlier_explain import explain
+
+        check_is_fitted(self)
+        if not isinstance(top_k, Integral) or top_k < 1:
+            raise ValueError(f"top_k must be a positive int, got {top_k!r}.")
+        X_checked = self._check_X(X)
+        return explain(self, X, X_checked, int(top_k))
 
     def score(self, X, y=None, sample_weight=None):
         """Mean ``score_samples`` of ``X`` (higher: the rows look more normal).
@@ -301,70 +650,42 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
     def reconstruction_error(self, X, per_feature=False):
         """Reconstruction error relative to each column's typical error.
 
-        Each cell's squared error (after ``scaling``) is divided by that
-        column's mean squared error on the training rows, so 1 means "as well
-        reconstructed as usual" and columns in different units compare. With
-        ``per_feature=True`` the cells show which columns made a row an
-        outlier; the row means are the Q statistic behind ``score_samples``.
+        Each cell's squared error (after ``scaling``) is divided by the
+        column's mean squared error on the training rows, and averaged over
+        the members that see the column, so 1 means "as well reconstructed as
+        usual". With ``per_feature=True`` the cells show which columns made a
+        row an outlier (see also :meth:`explain`).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Rows to reconstruct.
         per_feature : bool, default=False
-            If True, return each cell's relative error (a DataFrame with
-            ``X``'s index and columns when ``X`` is one) instead of each row's
-            mean.
+            If True, return each cell's relative error (NaN for a missing
+            cell, or a column no member sees) instead of each row's mean.
 
         Returns
         -------
-        errors : ndarray of shape (n_samples,) or (n_samples, n_features)
-            Float64 relative squared errors.
+        errors : ndarray or DataFrame of shape (n_samples,) or (n_samples, n_features)
+            Float64 relative squared errors (a DataFrame like ``X`` for
+            ``per_feature``, see ``set_output``).
         """
         check_is_fitted(self)
-        errors, _ = self._forward(self._scale(self._check_X(X)))
-        cells = errors / self.feature_error_scale_
+        errors, _ = self._errors_and_codes(self._scale(self._check_X(X)))
+        with scores._quiet():
+            cells = np.nanmean(errors / self.column_error_scale_[None], axis=1)
         if per_feature:
             return _validation.like_input(cells, X, self)
         return _validation.observed_mean(cells)
 
-    # ------------------------------------------------------------------
 
-    def _forward(self, scaled):
-        """Squared cell errors and codes of scaled rows, from one pass of the network."""
-        codes, reconstruction = self._run(self.model_, scaled, "code_and_reconstruction")
-        errors = (scaled.astype(np.float64) - reconstruction) ** 2
-        return errors, codes.astype(np.float64)
+class _TrimAfter(keras.callbacks.Callback):
+    """Switch the trimmed loss on after ``warmup`` epochs of this training call."""
 
-    def _statistics(self, errors, codes):
-        """Q (relative reconstruction error) and T² (code distance) per row."""
-        q = _validation.observed_mean(errors / self.feature_error_scale_)
-        centred = codes - self.code_mean_
-        t2 = np.einsum("ij,jk,ik->i", centred, self.code_precision_, centred)
-        return q, t2 / self.latent_dim_
+    def __init__(self, switch, warmup):
+        super().__init__()
+        self.switch, self.warmup, self.first = switch, warmup, None
 
-    def _combine(self, q, t2):
-        return -(q / self.q_scale_ + t2 / self.t2_scale_) / 2
-
-    def _score_samples(self, scaled):
-        """``score_samples`` of scaled, validated rows."""
-        return self._combine(*self._statistics(*self._forward(scaled)))
-
-    def _fit_statistics(self, scaled):
-        """Fit the normalisations of Q and T² and the threshold on scaled training rows."""
-        errors, codes = self._forward(scaled)
-        # A column reconstructed perfectly everywhere must not divide by zero.
-        mean_errors = np.nanmean(errors, axis=0)  # over observed cells
-        self.feature_error_scale_ = np.maximum(mean_errors, 1e-12 + 1e-6 * mean_errors.max())
-        self.code_mean_ = codes.mean(axis=0)
-        covariance = np.atleast_2d(np.cov(codes, rowvar=False)) if len(codes) > 1 else None
-        self.code_precision_ = (
-            np.linalg.pinv(covariance) if covariance is not None
-            else np.zeros((self.latent_dim_, self.latent_dim_))
-        )
-        q, t2 = self._statistics(errors, codes)
-        # Training rows reconstructed exactly (one row, constant columns) give
-        # means of 0; dividing by the smallest float would score others -inf.
-        self.q_scale_ = max(q.mean(), np.finfo(float).eps)
-        self.t2_scale_ = max(t2.mean(), np.finfo(float).eps)
-        self.offset_ = float(np.percentile(self._combine(q, t2), 100 * self.contamination))
+    def on_epoch_begin(self, epoch, logs=None):
+        self.first = epoch if self.first is None else self.first
+        self.switch.assign(1.0 if epoch - self.first >= self.warmup else 0.0)

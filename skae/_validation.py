@@ -29,7 +29,9 @@ __all__ = [
     "check_X",
     "drop_weightless",
     "like_input",
+    "n_rows",
     "observed_mean",
+    "take_rows",
 ]
 
 # Largest magnitude the float32 networks can take in.
@@ -199,3 +201,19 @@ def observed_mean(cells):
     counts = observed.sum(axis=1)
     totals = np.where(observed, cells, 0.0).sum(axis=1)
     return totals / np.maximum(counts, 1)
+
+
+def n_rows(X):
+    """Number of rows of an array-like, before validation."""
+    return X.shape[0] if hasattr(X, "shape") else len(X)
+
+
+def take_rows(X, rows):
+    """Rows ``rows`` of an array-like (pandas by position), before validation."""
+    if hasattr(X, "iloc"):
+        return X.iloc[rows]
+    if hasattr(X, "tocsr"):  # scipy sparse
+        return X.tocsr()[rows]
+    if type(X).__module__.split(".")[0] == "polars":
+        return X[rows]
+    return np.asarray(X)[rows]
