@@ -48,9 +48,15 @@ import tensorflow as tf
 
 __all__ = ["ENABLED", "MAX_ARCHITECTURES", "Bound", "architecture_key", "bind", "clear", "stats"]
 
-ENABLED = os.environ.get("SKAE_SHARE_TRACES", "1").strip().lower() not in {
-    "0", "false", "no", "off",
-}
+
+
+def _enabled(environ):
+    """Whether ``SKAE_SHARE_TRACES`` in ``environ`` leaves sharing on (unset: on)."""
+    value = environ.get("SKAE_SHARE_TRACES", "1").strip().lower()
+    return value not in {"0", "false", "no", "off"}
+
+
+ENABLED = _enabled(os.environ)
 MAX_ARCHITECTURES = 8
 
 # Function kinds that touch the optimizer and metrics, not only the model.
