@@ -516,6 +516,14 @@ class BaseAutoencoder(CallbackSupportMixin, BaseWrapper):
         """Width of the encoder's output: the code itself here."""
         return self.latent_dim_
 
+    def _decoder_width(self):
+        """Width of the decoder's input (the code, or its samples for the VAE)."""
+        return self.latent_dim_
+
+    def _output_width(self):
+        """Width of the network's output: one reconstruction per row."""
+        return self.n_features_in_
+
     @property
     def _n_features_out(self):
         """Width of ``transform``'s output, for ``get_feature_names_out``."""

@@ -52,13 +52,18 @@ _SCALER_FITTED = {
 }
 # Shapes of fitted arrays, in terms of n_features_in_ and latent_dim; values
 # that must be positive.
-_ARRAY_SHAPES = {
-    "feature_error_scale_": ("n_features_in_",),
+_ARRAY_SHAPES = {  # None: any length
     "fill_value_": ("n_features_in_",),
-    "code_mean_": ("latent_dim",),
-    "code_precision_": ("latent_dim", "latent_dim"),
+    "member_masks_": ("n_members", "n_features_in_"),
+    "column_error_scale_": ("n_members", "n_features_in_"),
+    "code_location_": ("n_members", "latent_dim"),
+    "code_precision_": ("n_members", "latent_dim", "latent_dim"),
+    "reference_rows_": (None, "n_features_in_"),
+    "term_median_": (None, "n_members"),
+    "term_spread_": (None, "n_members"),
+    "calibration_scores_": (None,),
 }
-_POSITIVE = {"feature_error_scale_", "q_scale_", "t2_scale_"}
+_POSITIVE = {"column_error_scale_", "term_spread_"}
 # Fitted numbers, and the input-unit values a scaler maps to [-1e3, 1e3], are
 # at most this in magnitude: their squares and products stay finite.
 _MAX_MAGNITUDE = 1e150
@@ -214,6 +219,9 @@ def decode_state(estimator, encoded):
                 raise Refused(f"its {name} is {sizes[name]}.")
     n = sizes["n_features_in_"]
     sizes["latent_dim"] = sizes.get("latent_dim_", estimator.latent_dim)
+    sizes[None] = None
+    if hasattr(estimator, "_n_members"):  # the outlier detector's ensemble
+        sizes["n_members"] = estimator._n_members()
     if type(sizes["latent_dim"]) is not int:
         raise Refused("it holds no latent_dim_ and its latent_dim is not an int.")
     state = {}
@@ -227,10 +235,17 @@ def decode_state(estimator, encoded):
             raise Refused(f"its {name} holds {len(decoded)} names for {n} features.")
         if kind == "array":
             shape = _ARRAY_SHAPES.get(name)
-            if shape is not None and decoded.shape != tuple(sizes[s] for s in shape):
+            expected = None if shape is None else tuple(sizes[s] for s in shape)
+            if expected is not None and (
+                len(decoded.shape) != len(expected)
+                or any(
+                    e is not None and e != a
+                    for e, a in zip(expected, decoded.shape, strict=True)
+                )
+            ):
                 raise Refused(
                     f"its {name} has the shape {decoded.shape}, expected "
-                    f"{tuple(sizes[s] for s in shape)} ({', '.join(shape)})."
+                    f"{expected} ({', '.join(str(s) for s in shape)})."
                 )
         if name in _POSITIVE and not np.all(np.asarray(decoded) > 0):
             raise Refused(f"its {name} is not positive.")

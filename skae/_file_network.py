@@ -199,14 +199,14 @@ def _check_network(model, estimator, n_features):
     for inner in (encoder, decoder):
         if any(isinstance(layer, (keras.Model, Corruption, Sampling)) for layer in inner.layers):
             raise Refused(f"its network's {inner.name} holds models or skae layers of its own.")
-    width = estimator._code_width()
+    width, output_width = estimator._code_width(), estimator._output_width()
     shapes = {
         "the network's input": (_single_shape(model.inputs), n_features),
-        "the network's output": (_single_shape(model.outputs), n_features),
+        "the network's output": (_single_shape(model.outputs), output_width),
         "the encoder's input": (_single_shape(encoder.inputs), n_features),
         "the encoder's output": (_single_shape(encoder.outputs), width),
-        "the decoder's input": (_single_shape(decoder.inputs), _latent_dim(estimator)),
-        "the decoder's output": (_single_shape(decoder.outputs), n_features),
+        "the decoder's input": (_single_shape(decoder.inputs), estimator._decoder_width()),
+        "the decoder's output": (_single_shape(decoder.outputs), output_width),
     }
     for label, (shape, expected) in shapes.items():
         if shape != (None, expected):
@@ -215,7 +215,7 @@ def _check_network(model, estimator, n_features):
     if not (compiled and isinstance(getattr(model, "optimizer", None), keras.optimizers.Optimizer)):
         raise Refused("its network was not saved compiled (no optimizer).")
     zeros = np.zeros((1, n_features), dtype=np.float32)
-    for label, network, expected in (("network", model, n_features), ("encoder", encoder, width)):
+    for label, network, expected in (("network", model, output_width), ("encoder", encoder, width)):
         output = network(zeros, training=False)
         if isinstance(output, (list, tuple)) or not hasattr(output, "shape"):
             raise Refused(f"its {label} does not give one output.")
@@ -224,10 +224,6 @@ def _check_network(model, estimator, n_features):
             raise Refused(
                 f"its {label} does not give {expected} finite values for a row of zeros."
             )
-
-
-def _latent_dim(estimator):
-    return getattr(estimator, "latent_dim_", estimator.latent_dim)
 
 
 def _single_shape(tensors):

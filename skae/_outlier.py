@@ -335,6 +335,12 @@ feature_names_in_
     def _code_width(self):
         return self._n_members() * self.latent_dim_
 
+    def _decoder_width(self):
+        return self._code_width()
+
+    def _output_width(self):
+        return self._n_members() * self.n_features_in_
+
     @property
     def _n_features_out(self):
         return self._code_width()
