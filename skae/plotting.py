@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 
 __all__ = [
     "plot_code",
+    "plot_explanation",
     "plot_history",
     "plot_latent_grid",
     "plot_latent_space",
@@ -472,4 +473,65 @@ def plot_latent_grid(
     ax.imshow(mosaic, cmap=cmap, extent=extent, aspect=aspect, **scale)
     ax.set_xlabel("code 1")
     ax.set_ylabel("code 2")
+    return ax
+
+
+def plot_explanation(explanation, *, ax=None, cmap="Reds"):
+    """Draw :meth:`~skae.AutoencoderOutlierDetector.explain`'s table.
+
+    One row: a horizontal bar per column, the largest contribution on top,
+    labelled with the row's value and the expected one. Several rows: a heat
+    map, rows by columns (the columns any row ranks), blank where a column
+    is not among a row's top ones.
+
+    Parameters
+    ----------
+    explanation : pandas.DataFrame
+        The output of ``detector.explain(X, top_k=...)``.
+    ax : matplotlib Axes, default=None
+        Where to draw; a new figure when None.
+    cmap : str, default="Reds"
+        Colour map of the heat map.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skae import AutoencoderOutlierDetector
+    >>> from skae.plotting import plot_explanation
+    >>> X = np.random.RandomState(0).normal(size=(200, 4))
+    >>> detector = AutoencoderOutlierDetector(epochs=5, random_state=0).fit(X)
+    >>> ax = plot_explanation(detector.explain(X[:1], top_k=4))
+    >>> len(ax.patches)
+    4
+    """
+    plt = _pyplot()
+    required = {"row", "rank", "column", "contribution", "value", "expected"}
+    if not required <= set(getattr(explanation, "columns", ())):
+        raise TypeError("plot_explanation takes the DataFrame that explain() returns.")
+    if ax is None:
+        _, ax = plt.subplots(layout="constrained")
+    if explanation["row"].nunique() == 1:
+        ordered = explanation.sort_values("rank", ascending=False)
+        labels = [
+            f"{c} = {v:.3g} (expected {e:.3g})"
+            for c, v, e in zip(ordered["column"], ordered["value"], ordered["expected"],
+                               strict=True)
+        ]
+        ax.barh(labels, ordered["contribution"])
+        ax.set_xlabel("contribution to the anomaly")
+        ax.set_title(f"row {explanation['row'].iloc[0]}")
+        return ax
+    table = explanation.pivot_table(
+        index="row", columns="column", values="contribution", aggfunc="first", sort=False
+    )
+    image = ax.imshow(table.to_numpy(dtype=float), aspect="auto", cmap=cmap)
+    ax.set_xticks(range(table.shape[1]), table.columns, rotation=45, ha="right")
+    ax.set_yticks(range(table.shape[0]), table.index)
+    ax.set_xlabel("column")
+    ax.set_ylabel("row")
+    ax.figure.colorbar(image, ax=ax, label="contribution to the anomaly")
     return ax
