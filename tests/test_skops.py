@@ -20,7 +20,7 @@ from skae import (
     VariationalAutoencoder,
 )
 
-sio = pytest.importorskip("skops.io", reason="skops is in the tests extra (pip install skae[tests])")
+sio = pytest.importorskip("skops.io", reason="skops is in the tests extra: pip install '.[tests]'")
 
 ESTIMATORS = [
     AutoencoderTransformer,
@@ -36,7 +36,8 @@ def _name(cls):
 
 
 def _outputs(estimator, X):
-    return {name: np.asarray(getattr(estimator, name)(X)) for name in METHODS if hasattr(estimator, name)}
+    methods = [name for name in METHODS if hasattr(estimator, name)]
+    return {name: np.asarray(getattr(estimator, name)(X)) for name in methods}
 
 
 def _assert_same_outputs(found, expected, X):
@@ -77,7 +78,8 @@ def test_unfitted_estimators_dump_their_parameters(make_estimator):
     estimator = make_estimator(latent_dim=3, optimizer__beta_1=0.8)
     data = sio.dumps(estimator)
     assert sio.get_untrusted_types(data=data) == [_name(AutoencoderTransformer)]
-    assert sio.loads(data, trusted=[_name(AutoencoderTransformer)]).get_params() == estimator.get_params()
+    loaded = sio.loads(data, trusted=[_name(AutoencoderTransformer)])
+    assert loaded.get_params() == estimator.get_params()
 
 
 def test_the_model_file_inside_is_validated_as_skae_load_does(make_estimator, digits, monkeypatch):
