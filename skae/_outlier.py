@@ -60,7 +60,11 @@ class AutoencoderOutlierDetector(
         training data, so that this fraction of the training rows is
         predicted -1. ``"auto"``: no fraction is assumed; a row is an outlier
         when its anomaly (``-score_samples``) lies beyond Tukey's upper fence
-        of the training rows' anomalies, ``Q3 + 1.5 * IQR``.
+        of the training rows' anomalies, ``Q3 + 1.5 * IQR``. With calibration
+        rows (``calibration_fraction``, :meth:`calibrate`), either rule is
+        applied to them instead: the training rows are fitted more closely
+        than new rows, so their scores set a threshold that flags more new
+        rows than it should, the more so the fewer the training rows.
     n_members : int, default=8
         Number of autoencoders in the ensemble. With 1, the single member
         sees every column.
@@ -71,8 +75,9 @@ class AutoencoderOutlierDetector(
         The neighbours term uses the distance to this nearest training row;
         0 leaves the term out. At most 20,000 training rows (a random sample
         beyond) are kept as neighbours.
-    support_fraction : float in (0, 1], default=0.75
-        Share of the training codes the robust code distance is fitted on.
+    support_fraction : float in (0, 1], default=0.5
+        Share of the training codes the robust code distance is fitted on
+        (the half closest to the previous estimate, three times over).
     calibration_fraction : float in [0, 0.5), default=0.0
         Share of the training rows held out of training to calibrate
         :meth:`p_values` (split conformal); 0 trains on every row, and
@@ -188,7 +193,7 @@ feature_names_in_
         n_members=8,
         trim_fraction=0.1,
         n_neighbors=5,
-        support_fraction=0.75,
+        support_fraction=0.5,
         calibration_fraction=0.0,
         architecture="dense",
         image_shape=None,
@@ -522,8 +527,11 @@ feature_names_in_
 
         Split conformal prediction: the ``score_samples`` of these rows are
         kept (``calibration_scores_``) as the reference a new row is compared
-        with. ``calibration_fraction`` does this in ``fit`` with held-out
-        training rows.
+        with, and ``offset_`` is set anew from them (``contamination`` of
+        these rows below it, or Tukey's fence), which holds better for new
+        rows than the training rows' scores: the network fits its training
+        rows more closely than rows it has not seen. ``calibration_fraction``
+        does this in ``fit`` with held-out training rows.
 
         Parameters
         ----------
@@ -538,6 +546,7 @@ feature_names_in_
         """
         check_is_fitted(self)
         self.calibration_scores_ = np.sort(self.score_samples(X))
+        self.offset_ = self._threshold(self.calibration_scores_)
         return self
 
     def p_values(self, X):
