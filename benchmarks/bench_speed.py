@@ -11,10 +11,12 @@ machine and on what else it runs.
 
 (a) Training. ``AutoencoderTransformer.fit`` (validation, scaling, building,
     compiling and training) against ``Model.fit`` on NumPy arrays alone (the
-    model built and compiled outside the timer), same architecture, epochs,
-    batch size, optimizer, initial weights and shuffled order (the Keras run
-    is seeded with the estimator's own seed), so the final training losses
-    should agree number for number.
+    model built and compiled outside the timer), same architecture (a
+    randomly initialised dense network: ``init="random"``, no early
+    stopping), epochs, batch size, optimizer, learning rate and initial
+    weights (the estimator's seed). The rows are shuffled in different
+    orders (a NumPy generator against tf.data's), so the final training
+    losses agree closely, not number for number.
 
     - digits: ``load_digits``, 80% of the rows (1,437 x 64), a 64-128-8-128-64
       network, batch 64, 200 epochs, ``n_iter_no_change=None`` so that both
@@ -25,11 +27,11 @@ machine and on what else it runs.
 
 (b) Transform latency for 1, 10 and 1,000 digits rows: ``transform`` end to
     end (input validation and scaling included) against
-    ``encoder_.predict`` on already scaled rows and against
-    ``PCA(n_components=8).transform``. Each figure is the best of 9 repeats
-    of the mean time per call (timeit's advice: slower repeats measure the
-    other processes on the machine, not the code); skae's median is shown
-    too. The ratios use the best figures.
+    ``encoder_.predict_on_batch`` and ``encoder_.predict`` on already
+    scaled rows and against ``PCA(n_components=8).transform``. Each figure
+    is the best of 9 repeats of the mean time per call (timeit's advice:
+    slower repeats measure the other processes on the machine, not the
+    code); skae's median is shown too. The ratios use the best figures.
 
 (c) Scoring: ``reconstruction_error`` on all 567,498 rows of adbench_http
     (a 3-16-2-16-3 network fitted on 50,000 of them): rows per second (median
@@ -40,7 +42,28 @@ machine and on what else it runs.
     allocations; TensorFlow's own buffers are not traced), both over the size
     of the data as loaded (float32).
 
-``--quick`` cuts epochs, MNIST rows and repeats, for a smoke run.
+(d) Fixed cost of a new model: five fits in a row of a new
+    ``AutoencoderTransformer`` (the digits network of (a), its defaults
+    otherwise: PCA start, early stopping on held-out rows), one epoch each,
+    each on new data (a different 90% of the digits training rows). Fit 1
+    traces the architecture's compiled functions; fits 2..5 run the traced
+    ones (skae._compiled). The same five fits with sharing switched off
+    (``skae._compiled.ENABLED = False``: every model traces its own, as
+    before sharing) come first. The fixed cost is the fit's time less one
+    epoch's arithmetic (the time an extra epoch adds, from a 21-epoch fit).
+
+(e) Grid search, as scikit-learn users run one: GridSearchCV over 3 code
+    widths (4, 8, 16) x cv=3 on the digits training rows, for PCA
+    (``n_components``), ``MLPRegressor(hidden_layer_sizes=(128, k, 128))``
+    fitted from X to X as an autoencoder, and ``AutoencoderTransformer``
+    (``latent_dim=k``, ``hidden_layer_sizes=(128,)``, defaults otherwise),
+    each at n_jobs=1 and n_jobs=2 (loky: worker processes, which import
+    TensorFlow and trace once each; skae also with joblib's threading
+    backend, one process); scored by reconstruction MSE, with the held-out
+    MSE of each search's refitted best model on the 20% test rows.
+
+``--quick`` cuts epochs, MNIST rows, repeats and the searches' iterations,
+for a smoke run.
 """
 
 import argparse
@@ -51,22 +74,31 @@ import threading
 import time
 import timeit
 import tracemalloc
+import warnings
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+from joblib import parallel_config  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.decomposition import PCA  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.model_selection import GridSearchCV, train_test_split  # noqa: E402
+from sklearn.neural_network import MLPRegressor  # noqa: E402
 
-from skae import AutoencoderTransformer  # noqa: E402
-from skae._architectures import build_dense_autoencoder  # noqa: E402
+from skae import AutoencoderTransformer, _compiled  # noqa: E402
+from skae._architectures import assemble, build_dense_autoencoder  # noqa: E402
 
 SEED = 0
-DIGITS_PARAMS = dict(latent_dim=8, hidden_layer_sizes=(128,), batch_size=64, epochs=200)
+# Both sides build the same randomly initialised network and train every epoch.
+COMPARABLE = dict(init="random", early_stopping=False, n_iter_no_change=None)
+DIGITS_PARAMS = dict(
+    latent_dim=8, hidden_layer_sizes=(128,), batch_size=64, epochs=200, **COMPARABLE
+)
 MNIST_PARAMS = dict(
+    **COMPARABLE,
     latent_dim=32,
     hidden_layer_sizes=(512, 256),
     scaling=None,
@@ -77,6 +109,8 @@ MNIST_PARAMS = dict(
 )
 HTTP_PARAMS = dict(latent_dim=2, hidden_layer_sizes=(16,), batch_size=256, epochs=3)
 LATENCY_ROWS = (1, 10, 1000)
+NEW_MODEL_PARAMS = dict(latent_dim=8, hidden_layer_sizes=(128,), batch_size=64)
+SEARCH_WIDTHS = (4, 8, 16)
 
 
 # ----------------------------------------------------------------------
@@ -85,21 +119,24 @@ LATENCY_ROWS = (1, 10, 1000)
 
 def fit_both(X, params):
     """Fit skae and plain Keras alike; return (seconds, final loss) of each."""
-    ae = AutoencoderTransformer(random_state=SEED, n_iter_no_change=None, **params)
+    ae = AutoencoderTransformer(random_state=SEED, **{**COMPARABLE, **params})
     start = time.perf_counter()
     ae.fit(X)
     skae_seconds = time.perf_counter() - start
 
-    model, _, _ = build_dense_autoencoder(
+    encoder, decoder = build_dense_autoencoder(
         X.shape[1],
         params["latent_dim"],
         hidden_layer_sizes=params["hidden_layer_sizes"],
         output_activation=params.get("output_activation", "linear"),
-        seed=ae._seed,  # the estimator's seed: same initial weights
+        seed=ae._fit_seed(),  # the estimator's seed: same initial weights
     )
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=params.get("loss", "mse"))
+    model = assemble(encoder, decoder)
+    model.compile(
+        optimizer=keras.optimizers.Adam(ae.learning_rate), loss=params.get("loss", "mse")
+    )
     scaled = np.asarray(ae.scaler_.transform(X), dtype=np.float32)
-    keras.utils.set_random_seed(ae._seed)  # same shuffled order
+    keras.utils.set_random_seed(ae._fit_seed())
     start = time.perf_counter()
     history = model.fit(
         scaled, scaled, batch_size=params["batch_size"], epochs=params["epochs"], verbose=0
@@ -155,8 +192,9 @@ def per_call_seconds(call, repeats):
 def latency_table(ae, digits_train, digits_all, quick):
     print("\n(b) transform latency on digits (same fitted encoder)", flush=True)
     print(
-        f"{'rows':>6}{'skae transform':>16}{'(median)':>10}{'encoder.predict':>17}"
-        f"{'PCA.transform':>15}{'predict/skae':>14}{'skae/PCA':>10}",
+        f"{'rows':>6}{'skae transform':>16}{'(median)':>10}{'predict_on_batch':>18}"
+        f"{'encoder.predict':>17}{'PCA.transform':>15}{'on_batch/skae':>15}"
+        f"{'predict/skae':>14}{'skae/PCA':>10}",
         flush=True,
     )
     pca = PCA(n_components=DIGITS_PARAMS["latent_dim"], random_state=SEED).fit(digits_train)
@@ -165,14 +203,17 @@ def latency_table(ae, digits_train, digits_all, quick):
         rows = digits_all[:n_rows]
         scaled = np.asarray(ae.scaler_.transform(rows), dtype=np.float32)
         ours, ours_median = per_call_seconds(lambda rows=rows: ae.transform(rows), repeats)
+        on_batch, _ = per_call_seconds(
+            lambda scaled=scaled: ae.encoder_.predict_on_batch(scaled), repeats
+        )
         keras_s, _ = per_call_seconds(
             lambda scaled=scaled: ae.encoder_.predict(scaled, verbose=0), repeats
         )
         pca_s, _ = per_call_seconds(lambda rows=rows: pca.transform(rows), repeats)
         print(
             f"{n_rows:>6}{ours * 1e6:>13.0f} us{ours_median * 1e6:>7.0f} us"
-            f"{keras_s * 1e6:>14.0f} us{pca_s * 1e6:>12.0f} us"
-            f"{keras_s / ours:>13.1f}x{ours / pca_s:>9.1f}x",
+            f"{on_batch * 1e6:>15.0f} us{keras_s * 1e6:>14.0f} us{pca_s * 1e6:>12.0f} us"
+            f"{on_batch / ours:>14.1f}x{keras_s / ours:>13.1f}x{ours / pca_s:>9.1f}x",
             flush=True,
         )
 
@@ -258,16 +299,139 @@ def scoring_table(data_dir, quick):
 
 
 # ----------------------------------------------------------------------
+# (d) fixed cost of a new model
+
+
+def timed_fit(X, seed, epochs=1):
+    ae = AutoencoderTransformer(random_state=seed, epochs=epochs, **NEW_MODEL_PARAMS)
+    start = time.perf_counter()
+    ae.fit(X)
+    return time.perf_counter() - start
+
+
+def new_model_table(digits_train, quick):
+    print("\n(d) fixed cost of a new model: fits 1..5 of one architecture in one "
+          "process, new data each, 1 epoch", flush=True)
+    rng = np.random.RandomState(SEED)
+    subsets = [
+        digits_train[rng.permutation(len(digits_train))[: int(0.9 * len(digits_train))]]
+        for _ in range(11)
+    ]
+    # One epoch's arithmetic: what 20 more epochs add, on a warm architecture
+    # (n_iter_no_change=None: every epoch runs).
+    ae_params = dict(NEW_MODEL_PARAMS, n_iter_no_change=None)
+    runs = []
+    for epochs in (1, 21):
+        ae = AutoencoderTransformer(random_state=SEED, epochs=epochs, **ae_params)
+        ae.fit(subsets[0])  # trace outside the timer
+        runs.append(min(
+            timeit.repeat(
+                lambda e=epochs: AutoencoderTransformer(
+                    random_state=SEED, epochs=e, **ae_params
+                ).fit(subsets[0]),
+                number=1, repeat=2 if quick else 3,
+            )
+        ))
+    epoch = (runs[1] - runs[0]) / 20
+    _compiled.clear()
+    print(f"    one epoch's arithmetic (and validation): {epoch * 1e3:.1f} ms", flush=True)
+    print(f"{'sharing':<10}{'fit 1':>9}{'fits 2..5 min':>15}{'median':>9}"
+          f"{'fixed 2..5 min':>16}{'median':>9}", flush=True)
+    results = {}
+    for shared in (False, True):
+        _compiled.ENABLED = shared
+        # The cache was cleared: fit 1 with sharing on traces, as a first fit does.
+        times = [timed_fit(subsets[1 + i], SEED + i) for i in range(5)]
+        _compiled.ENABLED = True
+        later = times[1:]
+        print(
+            f"{'on' if shared else 'off':<10}{times[0]:>8.3f}s{min(later):>14.3f}s"
+            f"{statistics.median(later):>8.3f}s{min(later) - epoch:>15.3f}s"
+            f"{statistics.median(later) - epoch:>8.3f}s",
+            flush=True,
+        )
+        results[shared] = times
+    return results
+
+
+# ----------------------------------------------------------------------
+# (e) grid search over code widths
+
+
+def reconstruction_mse(estimator, X, y=None):
+    """Mean squared reconstruction error of ``estimator`` on ``X`` (any of the three)."""
+    if isinstance(estimator, MLPRegressor):
+        reconstruction = estimator.predict(X)
+    else:
+        reconstruction = estimator.inverse_transform(estimator.transform(X))
+    return float(np.mean((np.asarray(reconstruction, dtype=np.float64) - X) ** 2))
+
+
+def negative_mse(estimator, X, y=None):
+    return -reconstruction_mse(estimator, X)
+
+
+def searches(quick):
+    max_iter = 20 if quick else 200
+    return [
+        ("PCA", PCA(random_state=SEED), {"n_components": list(SEARCH_WIDTHS)}, False),
+        (
+            "MLPRegressor",
+            MLPRegressor(random_state=SEED, max_iter=max_iter),
+            {"hidden_layer_sizes": [(128, k, 128) for k in SEARCH_WIDTHS]},
+            True,
+        ),
+        (
+            "skae",
+            AutoencoderTransformer(
+                hidden_layer_sizes=(128,), random_state=SEED, epochs=max_iter
+            ),
+            {"latent_dim": list(SEARCH_WIDTHS)},
+            False,
+        ),
+    ]
+
+
+def grid_search_table(digits_train, digits_test, quick):
+    print(f"\n(e) GridSearchCV on digits: {len(SEARCH_WIDTHS)} code widths x cv=3, "
+          "scored by reconstruction MSE; held-out MSE of the refitted best model", flush=True)
+    print(f"{'model':<14}{'n_jobs':>15}{'wall s':>9}{'best width':>12}{'held-out MSE':>14}",
+          flush=True)
+    rows = {}
+    for name, estimator, grid, fit_on_target in searches(quick):
+        runs = [(1, "loky"), (2, "loky")]
+        if name == "skae":
+            runs.append((2, "threading"))  # one process: one trace per architecture
+        for n_jobs, backend in runs:
+            search = GridSearchCV(estimator, grid, cv=3, n_jobs=n_jobs, scoring=negative_mse)
+            with warnings.catch_warnings(), parallel_config(backend=backend):
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                start = time.perf_counter()
+                if fit_on_target:
+                    search.fit(digits_train, digits_train)
+                else:
+                    search.fit(digits_train)
+                seconds = time.perf_counter() - start
+            width = next(iter(search.best_params_.values()))
+            width = width[1] if isinstance(width, tuple) else width
+            mse = reconstruction_mse(search.best_estimator_, digits_test)
+            rows[name, n_jobs, backend] = (seconds, mse)
+            jobs = f"{n_jobs}" if backend == "loky" else f"{n_jobs} ({backend})"
+            print(f"{name:<14}{jobs:>15}{seconds:>9.2f}{width:>12}{mse:>14.4f}", flush=True)
+    return rows
+
+
+# ----------------------------------------------------------------------
 
 
 def load_data(data_dir, quick):
     X_digits, _ = load_digits(return_X_y=True)
-    digits_train, _ = train_test_split(X_digits, test_size=0.2, random_state=SEED)
+    digits_train, digits_test = train_test_split(X_digits, test_size=0.2, random_state=SEED)
     mnist = np.load(Path(data_dir) / "mnist.npz", allow_pickle=False)["x_train"]
     mnist = mnist.reshape(len(mnist), -1).astype(np.float32) / 255
     if quick:
         mnist = mnist[:5000]
-    return X_digits, digits_train, mnist
+    return X_digits, digits_train, digits_test, mnist
 
 
 def require_data(data_dir, *names):
@@ -291,12 +455,16 @@ def main():
     parser.add_argument("--quick", action="store_true", help="short smoke run")
     args = parser.parse_args()
     require_data(args.data_dir, "mnist.npz", "tabular/adbench_http.npz")
-    digits_all, digits_train, mnist = load_data(args.data_dir, args.quick)
-    print(f"keras {keras.__version__}, {os.cpu_count()} CPU cores", flush=True)
+    digits_all, digits_train, digits_test, mnist = load_data(args.data_dir, args.quick)
+    print(f"keras {keras.__version__}, {os.cpu_count()} CPU cores, load average "
+          f"{os.getloadavg()[0]:.2f}", flush=True)
     warm_up()
     ae = training_table(digits_train, mnist, args.quick)
     latency_table(ae, digits_train, digits_all, args.quick)
     scoring_table(args.data_dir, args.quick)
+    new_model_table(digits_train, args.quick)
+    grid_search_table(digits_train, digits_test, args.quick)
+    print(f"load average at the end {os.getloadavg()[0]:.2f}", flush=True)
 
 
 if __name__ == "__main__":
