@@ -39,6 +39,7 @@ turns sharing off (every model traces its own functions, as before).
 
 import json
 import os
+import re
 import threading
 import weakref
 from collections import OrderedDict
@@ -64,7 +65,6 @@ _TRAINING_KINDS = frozenset({"train", "test"})
 
 # Keras layers that run Python the config does not describe.
 _OPAQUE_LAYERS = frozenset({"Lambda", "TFSMLayer", "JaxLayer", "FlaxLayer", "TorchModuleWrapper"})
-_OWN_MODULES = ("keras.", "skae.")
 
 _LOCK = threading.Lock()
 # architecture -> {(variant, argument signature): _Slot}, least recently used first.
@@ -125,7 +125,9 @@ class Bound:
         """Whether this still runs ``model``'s own variables (not those of an earlier compile)."""
         state = _state(model, self._kind)
         try:
-            return all(state[i].handle is h for i, h in zip(self._plan, self._handles))
+            return all(
+                state[i].handle is h for i, h in zip(self._plan, self._handles, strict=True)
+            )
         except IndexError:
             return False
 
@@ -137,7 +139,7 @@ class Bound:
 
 
 def bind(model, kind, make, args):
-    """``make``'s function for ``model``, traced once per architecture; None where it cannot be shared.
+    """``make``'s function for ``model``, traced once per architecture (None: not shareable).
 
     Parameters
     ----------
@@ -227,7 +229,21 @@ def _state(model, kind):
         if optimizer is not None:
             variables += optimizer.variables
         variables += model.metrics_variables
+        variables += _loss_variables(model)
     return variables
+
+
+def _loss_variables(model):
+    """Variables held by the compiled loss objects (a switch such as a trimming flag)."""
+    arguments = getattr(getattr(model, "_compile_config", None), "config", None) or {}
+    found = []
+    for loss in _flat_objects(arguments.get("loss")):
+        if isinstance(loss, keras.losses.Loss):
+            found += [
+                value for _, value in sorted(vars(loss).items())
+                if isinstance(value, keras.Variable)
+            ]
+    return found
 
 
 def _variable_specs(state):
@@ -276,9 +292,14 @@ def _model_key(model):
     architecture = {
         "floatx": keras.config.floatx(),
         "class": _qualified_name(type(model)),
-        "model": _guarded(lambda: _without_seeds(model.get_config())),
+        "model": _guarded(_model_config, model),
     }
     return None if architecture["model"] is None else _guarded(_dumps, architecture)
+
+
+def _model_config(model):
+    config = model.get_config()
+    return _canonical(config, _automatic_names(model, config))
 
 
 def _dumps(value):
@@ -306,11 +327,16 @@ def _qualified_name(cls):
 
 
 def _own(cls):
-    return cls.__module__.startswith(_OWN_MODULES)
+    """Whether ``cls`` is Keras' own, or skae's and saved by its config (registered)."""
+    if cls.__module__.startswith("keras."):
+        return True
+    return cls.__module__.startswith("skae.") and (
+        keras.saving.get_registered_name(cls).startswith("skae>")
+    )
 
 
 def _shareable_model(model):
-    if not _own(type(model)) or not model.built:
+    if not type(model).__module__.startswith("keras.") or not model.built:
         return False
     if getattr(model, "jit_compile", False) is True or getattr(model, "run_eagerly", False):
         return False
@@ -327,6 +353,54 @@ def _layers(layer):
     for child in getattr(layer, "layers", ()):
         yield child
         yield from _layers(child)
+
+
+def _automatic_names(model, config):
+    """Names Keras made up (``reshape_9``), each mapped to its place in ``config``.
+
+    Keras numbers automatic names by how many layers of the class the process
+    has made, so that two models built alike differ in them; a name chosen by
+    the builder (``"encoder"``) is kept, since code may look a layer up by it.
+    """
+    names = {}
+
+    def visit(name, class_name):
+        if isinstance(name, str) and re.fullmatch(
+            re.escape(_snake_case(class_name)) + r"(_\d+)?", name
+        ):
+            names.setdefault(name, f"<automatic name {len(names)}>")
+
+    def walk(value):
+        if isinstance(value, dict):
+            inner = value.get("config")
+            if isinstance(value.get("class_name"), str) and isinstance(inner, dict):
+                visit(inner.get("name"), value["class_name"])
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                walk(item)
+
+    visit(getattr(model, "name", None), type(model).__name__)
+    walk(config)
+    return names
+
+
+def _snake_case(name):
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _canonical(config, names):
+    """``config`` without ``"seed"`` entries, automatic ``names`` replaced by their places."""
+    if isinstance(config, dict):
+        return {k: _canonical(v, names) for k, v in config.items() if k != "seed"}
+    if isinstance(config, (list, tuple)):
+        return [_canonical(v, names) for v in config]
+    if isinstance(config, str):
+        return names.get(config, config)
+    return config
 
 
 def _without_seeds(config):
@@ -366,7 +440,7 @@ def _known(item):
         return True
     if isinstance(item, type) or not hasattr(item, "get_config"):  # a class or function
         name = getattr(item, "__qualname__", "<lambda>")
-        return getattr(item, "__module__", "").startswith(_OWN_MODULES) and "<" not in name
+        return getattr(item, "__module__", "").startswith("keras.") and "<" not in name
     return _own(type(item))
 
 

@@ -16,7 +16,12 @@ from sklearn.model_selection import GridSearchCV
 
 import skae._compiled as compiled
 import skae._loops as loops
-from skae import AutoencoderTransformer, DenoisingAutoencoder, VariationalAutoencoder
+from skae import (
+    AutoencoderOutlierDetector,
+    AutoencoderTransformer,
+    DenoisingAutoencoder,
+    VariationalAutoencoder,
+)
 from skae._loops import fit_arrays, predict_arrays
 
 N_FEATURES = 8
@@ -90,6 +95,9 @@ CASES = {
         AutoencoderTransformer, dict(epochs=30, n_iter_no_change=1, tol=1.0), {}
     ),
     "masked_loss": (AutoencoderTransformer, dict(init="random"), {"nan": True}),
+    # Feature-bagged members (automatic layer names), a trimmed loss whose
+    # switch is a variable of the loss, flipped by a callback after 2 epochs.
+    "detector_trimmed_loss": (AutoencoderOutlierDetector, dict(epochs=10), {}),
 }
 
 
@@ -122,7 +130,10 @@ def test_a_second_fit_reuses_the_trace_and_gives_the_plain_numbers(case, monkeyp
 
     plain = _plain_fit(make, X, fit_params, monkeypatch)
     _assert_same_state(_state(shared), _state(plain))
-    np.testing.assert_array_equal(shared.transform(X[:20]), plain.transform(X[:20]))
+    output = "score_samples" if cls is AutoencoderOutlierDetector else "transform"
+    np.testing.assert_array_equal(
+        getattr(shared, output)(X[:20]), getattr(plain, output)(X[:20])
+    )
     if case == "early_stop":
         assert shared.n_iter_ < 30
     if case == "transformer_defaults":
@@ -211,6 +222,26 @@ def test_seeds_and_learning_rates_do_not_split_an_architecture():
     assert reference is not None
     assert _key(_dense(5, dropout=0.2)) == reference
     assert _key(_dense(0, dropout=0.2, optimizer=keras.optimizers.Adam(3e-4))) == reference
+
+
+def _sequential(name=None):
+    model = keras.Sequential(
+        [keras.Input((N_FEATURES,)), keras.layers.Dense(3, name=name),
+         keras.layers.Dense(N_FEATURES)]
+    )
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+def test_automatic_layer_names_do_not_split_an_architecture():
+    first, second = _sequential(), _sequential()
+    assert first.layers[0].name != second.layers[0].name  # dense_12, dense_14...
+    assert _key(first) == _key(second) is not None
+
+
+def test_chosen_layer_names_split_an_architecture():
+    # Code may look a layer up by a name its builder chose ("encoder").
+    assert _key(_sequential("code"), "model") != _key(_sequential("middle"), "model")
 
 
 @pytest.mark.parametrize(
