@@ -120,12 +120,18 @@ def _sequence(stream, n, seed=11):
     return [draw() for _ in range(n)]
 
 
-@pytest.mark.parametrize(
-    "stream",
-    ["numpy", pytest.param("python", marks=pytest.mark.xfail(reason=PYTHON_RANDOM_BUG,
-                                                              strict=True))],
-)
-@pytest.mark.parametrize("estimator", ESTIMATORS)
+def _stream_cases():
+    # The detector's members are MemberDense layers, which skae seeds itself.
+    for estimator in ESTIMATORS:
+        for stream in ("numpy", "python"):
+            bug = stream == "python" and estimator is not AutoencoderOutlierDetector
+            yield pytest.param(
+                estimator, stream, id=f"{estimator.__name__}-{stream}",
+                marks=[pytest.mark.xfail(reason=PYTHON_RANDOM_BUG, strict=True)] if bug else [],
+            )
+
+
+@pytest.mark.parametrize("estimator, stream", list(_stream_cases()))
 def test_a_seeded_fit_leaves_the_global_random_streams_alone(
     make_estimator, digits, estimator, stream
 ):
