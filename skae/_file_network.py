@@ -42,7 +42,9 @@ _MAX_CONFIG_INT = 1 << 24
 _UNBOUNDED_CONFIG_KEYS = {"seed", "shared_object_id"}
 _WEIGHTED_LAYERS = (
     "Dense", "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose",
+    "MemberDense",  # skae's: one dense kernel per member of the detector's ensemble
 )
+_DENSE = ("Dense", "MemberDense")
 
 
 # ----------------------------------------------------------------------
@@ -148,7 +150,7 @@ def _check_network_config(config, weights_size):
 
 
 def _declared_weights(item):
-    """Weights a Dense or convolution layer's configuration makes Keras allocate (0 for others)."""
+    """Weights a dense or convolution layer's configuration makes Keras allocate (0 for others)."""
     name, layer = item.get("class_name"), item.get("config")
     if name not in _WEIGHTED_LAYERS:
         return 0
@@ -158,16 +160,18 @@ def _declared_weights(item):
         isinstance(layer, dict) and isinstance(shape, list) and shape and type(shape[-1]) is int
     ):
         raise Refused(f"its network's {name} layer does not say its input shape.")
-    units = layer.get("units") if name == "Dense" else layer.get("filters")
-    kernel = layer.get("kernel_size", [1]) if name != "Dense" else [1]
+    units = layer.get("units") if name in _DENSE else layer.get("filters")
+    kernel = layer.get("kernel_size", [1]) if name not in _DENSE else [1]
     kernel = kernel if isinstance(kernel, list) else [kernel]
     if type(units) is not int or not all(type(k) is int and k >= 0 for k in kernel):
         raise Refused(f"its network's {name} layer has no valid size.")
     channels_last = layer.get("data_format", "channels_last") != "channels_first"
     channels = shape[-1] if channels_last else shape[1]
-    if type(channels) is not int:
+    # MemberDense: (rows, members, width) in, a kernel and a bias per member.
+    members = shape[-2] if name == "MemberDense" and len(shape) >= 3 else 1
+    if type(channels) is not int or type(members) is not int:
         raise Refused(f"its network's {name} layer does not say its input shape.")
-    return abs(channels) * abs(units) * math.prod(kernel) + abs(units)
+    return abs(members) * (abs(channels) * abs(units) * math.prod(kernel) + abs(units))
 
 
 def _check_network(model, estimator, n_features):

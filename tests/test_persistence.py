@@ -439,8 +439,9 @@ def test_older_format_is_refused_with_advice(saved, tmp_path):
 # Crafted files: which code runs
 
 
-def test_crafted_keras_module_is_never_imported(saved, tmp_path, monkeypatch):
+def test_crafted_keras_module_is_never_imported(saved_kinds, tmp_path, monkeypatch):
     """Keras would import any 'keras.*' module a file names; skae imports none."""
+    saved = saved_kinds("transformer")  # a network of Dense layers
     mark = tmp_path / "ran"
     for module in ("torch", "planted"):
         (tmp_path / f"{module}.py").write_text(f"open({str(mark)!r}, 'w').close()\n")
@@ -465,7 +466,8 @@ def test_crafted_keras_module_is_never_imported(saved, tmp_path, monkeypatch):
     assert not {"torch", "planted", "keras.src.tree.torchtree_impl"} & new
 
 
-def test_crafted_registered_names_and_functions_are_refused(saved, tmp_path):
+def test_crafted_registered_names_and_functions_are_refused(saved_kinds, tmp_path):
+    saved = saved_kinds("transformer")  # a network of Dense layers
     def registered(config):
         _first_layer(config, "Dense")["registered_name"] = "skae>Sampling"
 
@@ -497,7 +499,8 @@ def test_crafted_registered_names_and_functions_are_refused(saved, tmp_path):
 
 
 @pytest.mark.parametrize("layer", ["Lambda", "TFSMLayer", "TorchModuleWrapper", "StringLookup"])
-def test_crafted_code_carrying_layers_are_refused(saved, tmp_path, layer):
+def test_crafted_code_carrying_layers_are_refused(saved_kinds, tmp_path, layer):
+    saved = saved_kinds("transformer")  # a network of Dense layers
     def plant(config):
         _first_layer(config, "Dense")["class_name"] = layer
 
@@ -534,25 +537,25 @@ def test_crafted_state_cannot_replace_methods_or_hold_objects(saved, tmp_path):
         (lambda s: s.update(n_features_in_=True), "n_features_in_ is not a non-negative int"),
         (lambda s: s.update(n_features_in_=63), "shape|n_features_in_ = 63"),
         (
-            lambda s: s["code_mean_"].update(shape=[3], values=[0.0, 0.0, 0.0]),
-            r"code_mean_ has the shape \(3,\)",
+            lambda s: s["code_location_"].update(shape=[8, 3], values=[0.0] * 24),
+            r"code_location_ has the shape \(8, 3\)",
         ),
         (
             lambda s: s["code_precision_"].update(shape=[4], values=[1.0] * 4),
             "code_precision_ has the shape",
         ),
         (
-            lambda s: s["feature_error_scale_"]["values"].__setitem__(0, -1.0),
-            "feature_error_scale_ is not positive",
+            lambda s: s["column_error_scale_"]["values"].__setitem__(0, -1.0),
+            "column_error_scale_ is not positive",
         ),
         (
-            lambda s: s["feature_error_scale_"].update(shape=[64, 1]),
-            "feature_error_scale_ has the shape",
+            lambda s: s["column_error_scale_"].update(shape=[64, 8]),
+            "column_error_scale_ has the shape",
         ),
-        (lambda s: s["feature_error_scale_"].update(dtype="<f8"), "not an array"),
-        (lambda s: s.update(q_scale_=0.0), "q_scale_ is not positive"),
+        (lambda s: s["column_error_scale_"].update(dtype="<f8"), "not an array"),
+        (lambda s: s["term_spread_"]["values"].__setitem__(0, 0.0), "term_spread_ is not positive"),
         (lambda s: s.update(offset_=1e200), "offset_ is beyond"),
-        (lambda s: s["code_mean_"]["values"].__setitem__(0, 1e300), "code_mean_ is beyond"),
+        (lambda s: s["code_location_"]["values"].__setitem__(0, 1e300), "code_location_ is beyond"),
         (lambda s: s["scaler_"]["fitted"]["mean_"]["values"].__setitem__(0, 1e300), "beyond"),
         (lambda s: s.pop("offset_"), "lacks the fitted attribute"),
         (
@@ -685,18 +688,28 @@ def test_network_giving_non_finite_outputs_is_refused_at_load(saved_kinds, tmp_p
     _refused(crafted, "finite values for a row of zeros")
 
 
-def test_huge_layers_are_refused_before_keras_allocates_them(saved, tmp_path):
+def test_huge_layers_are_refused_before_keras_allocates_them(saved, saved_kinds, tmp_path):
+    dense = saved_kinds("transformer")
+
     def huge(config):
         layer = _first_layer(config, "Dense")
         layer["config"]["units"] = 1 << 24
         layer["build_config"]["input_shape"] = [None, 1 << 24]
 
-    _refused(_craft(saved, tmp_path, model_edit=_edit_keras_config(huge)), "declares .* weights")
+    _refused(_craft(dense, tmp_path, model_edit=_edit_keras_config(huge)), "declares .* weights")
 
     def too_big(config):
         _first_layer(config, "Dense")["config"]["units"] = 1 << 40
 
-    _refused(_craft(saved, tmp_path, model_edit=_edit_keras_config(too_big)), "beyond")
+    _refused(_craft(dense, tmp_path, model_edit=_edit_keras_config(too_big)), "beyond")
+
+    def huge_members(config):  # the detector's ensemble: one kernel per member
+        layer = _first_layer(config, "MemberDense")
+        layer["config"]["units"] = 1 << 12
+        layer["build_config"]["input_shape"][-2:] = [1 << 12, 1 << 12]
+
+    crafted = _craft(saved, tmp_path, model_edit=_edit_keras_config(huge_members))
+    _refused(crafted, "declares .* weights")
 
 
 # ---------------------------------------------------------------------------
