@@ -68,7 +68,16 @@ NOT_AN_ARRAY = (
     "implements __array__ (the check's _NotAnArray) raises TypeError. Fix: test "
     "y with np.asarray(y).shape, or only once X_clean is None and y.ndim is known."
 )
+TRAINING_SCORES = (
+    "skae/_outlier.py _fit_statistics sets offset_ from the training rows' scores with "
+    "each row left out of its own neighbours (in_reference), while predict(X_train) "
+    "counts each row as its own nearest neighbour (distance 0): fewer than "
+    "`contamination` of the training rows are flagged. Fix: threshold on the scores "
+    "that score_samples gives the training rows."
+)
 BUGS = {
+    ("check_outliers_fit_predict", (AutoencoderOutlierDetector,)): TRAINING_SCORES,
+    ("check_outliers_train", (AutoencoderOutlierDetector,)): TRAINING_SCORES,
     ("check_do_not_raise_errors_in_init_or_set_params", ALL): INIT_RAISES,
     ("check_sample_weights_not_an_array", (DenoisingAutoencoder,)): NOT_AN_ARRAY,
     ("check_transformer_data_not_an_array", (DenoisingAutoencoder,)): NOT_AN_ARRAY,
