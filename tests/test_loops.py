@@ -309,3 +309,27 @@ def test_a_refitted_estimator_runs_its_new_network(make_estimator, digits):
     fresh = make_estimator(init="random", random_state=1).fit(X)
     np.testing.assert_array_equal(ae.transform(X[:5]), fresh.transform(X[:5]))
     assert not np.allclose(ae.transform(X[:5]), first)
+
+
+# ---------------------------------------------------------------------------
+# Building before tracing
+
+
+@pytest.mark.parametrize("metrics", [None, ["mae"]], ids=["no_metrics", "metrics"])
+def test_build_makes_the_variables_model_fit_makes(data, make_keras_autoencoder, metrics):
+    # Without metrics, _build skips Keras' symbolic pass: the variables made
+    # must be those of Model._symbolic_build, in the same order.
+    X, weights = data
+    ours, theirs = (make_keras_autoencoder(N_FEATURES, 0, metrics=metrics) for _ in range(2))
+    tensors = skae._loops._as_tensors(X, X, weights)
+    skae._loops._build(ours, tensors, BATCH_SIZE)
+    theirs._symbolic_build(data_batch=tuple(part[:BATCH_SIZE] for part in tensors))
+
+    def layout(model):
+        state = model.variables + model.optimizer.variables + model.metrics_variables
+        # Optimizer variables are named after their optimizer (adam_3/...).
+        return [(v.path.split("/", 1)[-1], tuple(v.shape), v.dtype) for v in state]
+
+    assert layout(ours) == layout(theirs)
+    assert ours._compile_loss.built and ours.optimizer.built
+    assert skae._loops._build_without_tracing(ours, tensors) is (metrics is None)
