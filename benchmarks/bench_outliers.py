@@ -28,7 +28,7 @@ parameters, the same for every table:
   (``--skae-params`` adds parameters, as JSON).
 
 The tables are also split into two fixed halves (sorted by name, alternate
-ones): the defaults of skae were chosen by looking at one half and checked on
+ones, case ignored): the defaults of skae were chosen by looking at one half and checked on
 the other, both ways; the script prints each half's means, so that anyone can
 see how the figures hold on the half not used for a choice.
 """
@@ -129,8 +129,8 @@ def evaluate(path, detectors, skae_params):
 
 
 def halves(names):
-    """Two fixed halves of the tables: sorted by name, alternate ones."""
-    ordered = sorted(names)
+    """Two fixed halves of the tables: sorted by name (ignoring case), alternate ones."""
+    ordered = sorted(names, key=str.lower)
     return ordered[0::2], ordered[1::2]
 
 
