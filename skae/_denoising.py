@@ -297,8 +297,9 @@ random_state, verbose, **kwargs
 
     def _clean_target(self, X, y, X_clean):
         """The clean counterpart of ``X``: ``X_clean``, or (deprecated) a ``y`` of X's shape."""
-        x_shape = X.shape if hasattr(X, "shape") else np.shape(X)
-        if X_clean is None and y is not None and np.shape(y) == x_shape and len(x_shape) == 2:
+        x_shape = X.shape if hasattr(X, "shape") else np.asarray(X).shape
+        y_shape = None if y is None else np.asarray(y).shape  # any array-like y
+        if X_clean is None and y_shape == x_shape and len(x_shape) == 2:
             warnings.warn(
                 "Passing the clean data as y is deprecated and will be ignored in skae "
                 "0.3 (a Pipeline passes its target as y): pass X_clean=... instead.",

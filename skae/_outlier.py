@@ -408,10 +408,15 @@ feature_names_in_
         else:
             self.reference_rows_ = np.empty((0, filled.shape[1]))
             in_reference = None
+        # Normalised as a new row is scored: a training row is not its own neighbour.
         terms = self._terms(errors, codes, filled, in_reference)
         self.term_median_, self.term_spread_ = scores.normalisers(terms)
-        normality = self._combine(terms)
-        self.offset_ = self._threshold(normality)
+        # The threshold on the training rows' scores as score_samples gives them
+        # (each its own nearest neighbour), so that ``contamination`` of the
+        # training rows are predicted -1, as IsolationForest promises.
+        if in_reference is not None:
+            terms = self._terms(errors, codes, filled)
+        self.offset_ = self._threshold(self._combine(terms))
 
     def _threshold(self, normality):
         if self.contamination == "auto":

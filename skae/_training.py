@@ -181,7 +181,8 @@ def _split_validation(x, y, sample_weight, fraction, seed):
     if len(x) < 2:
         raise ValueError(
             f"early_stopping=True holds out validation_fraction={fraction} of the "
-            f"rows, which needs at least 2 samples; got {len(x)}."
+            f"rows, which needs at least 2 samples; got {len(x)} sample"
+            f"{'' if len(x) == 1 else 's'}."
         )
     n_valid = min(len(x) - 1, max(1, round(fraction * len(x))))
     order = np.random.default_rng(seed).permutation(len(x))
