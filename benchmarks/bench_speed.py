@@ -63,7 +63,9 @@ machine and on what else it runs.
     MSE of each search's refitted best model on the 20% test rows.
 
 ``--quick`` cuts epochs, MNIST rows, repeats and the searches' iterations,
-for a smoke run.
+for a smoke run. ``SKAE_SHARE_TRACES=0`` in the environment runs everything
+(loky workers included) with every model tracing its own functions, for a
+before/after comparison.
 """
 
 import argparse
@@ -338,11 +340,12 @@ def new_model_table(digits_train, quick):
     print(f"{'sharing':<10}{'fit 1':>9}{'fits 2..5 min':>15}{'median':>9}"
           f"{'fixed 2..5 min':>16}{'median':>9}", flush=True)
     results = {}
-    for shared in (False, True):
+    enabled = _compiled.ENABLED  # SKAE_SHARE_TRACES=0 leaves only the "off" row
+    for shared in (False, True) if enabled else (False,):
         _compiled.ENABLED = shared
         # The cache was cleared: fit 1 with sharing on traces, as a first fit does.
         times = [timed_fit(subsets[1 + i], SEED + i) for i in range(5)]
-        _compiled.ENABLED = True
+        _compiled.ENABLED = enabled
         later = times[1:]
         print(
             f"{'on' if shared else 'off':<10}{times[0]:>8.3f}s{min(later):>14.3f}s"
@@ -457,7 +460,8 @@ def main():
     require_data(args.data_dir, "mnist.npz", "tabular/adbench_http.npz")
     digits_all, digits_train, digits_test, mnist = load_data(args.data_dir, args.quick)
     print(f"keras {keras.__version__}, {os.cpu_count()} CPU cores, load average "
-          f"{os.getloadavg()[0]:.2f}", flush=True)
+          f"{os.getloadavg()[0]:.2f}, traces shared: {_compiled.ENABLED} "
+          "(SKAE_SHARE_TRACES=0 turns sharing off)", flush=True)
     warm_up()
     ae = training_table(digits_train, mnist, args.quick)
     latency_table(ae, digits_train, digits_all, args.quick)
