@@ -171,6 +171,31 @@ def test_estimator_with_early_stopping_ends_on_its_best_epoch(make_estimator, di
         np.testing.assert_array_equal(ours, best_weights)
 
 
+class ForgedValidation(keras.callbacks.Callback):
+    """Overwrite the logged validation loss of each epoch, before the rules read it."""
+
+    def __init__(self, values):
+        super().__init__()
+        self.values = values
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["val_loss"] = self.values[epoch]
+
+
+def test_early_stopping_and_the_schedule_follow_the_validation_loss(make_estimator, digits):
+    # The training loss keeps falling; the (forged) validation loss is best
+    # at epoch 1 and rises after it.
+    X, _ = digits
+    ae = make_estimator(
+        init="random", early_stopping=True, n_iter_no_change=2, tol=0.0, epochs=20,
+        callbacks=[ForgedValidation([1.0, 0.5, 0.6, 0.7, 0.8] + [0.9] * 15)],
+    ).fit(X)
+    assert ae.n_iter_ == 4  # stopped two epochs after the best
+    assert ae.history_["loss"][-1] < ae.history_["loss"][0]
+    rates = ae.history_["learning_rate"]
+    assert rates[-1] == pytest.approx(rates[0] / 2)  # halved after 2 // 2 = 1 bad epoch
+
+
 def test_without_early_stopping_the_training_loss_decides_and_no_rows_are_held_out(
     make_estimator, digits
 ):
