@@ -20,15 +20,17 @@ path. With the same seeds and data, training gives the same numbers
 
 What makes two models "the same architecture" is :func:`architecture_key`:
 the model's config without seeds (random layers keep their seeds in seed
-state variables, which are handles like any other), the loss, metrics and
-optimizer configs without the learning rate (a variable), and ``floatx``.
-Sharing applies only where those say everything about the graph: Keras' own
-model classes (no overridden ``train_step``), layers from Keras or skae
-(no ``Lambda``), losses and metrics from Keras or skae, a Keras optimizer, no
-XLA (``jit_compile``), no distribution strategy; every other model keeps a
+state variables, which are handles like any other) and with the names Keras
+numbered itself (``reshape_9``) replaced by their places, the loss, metrics
+and optimizer configs without the learning rate (a variable), and
+``floatx``. Sharing applies only where those say everything about the graph:
+Keras' own model classes (no overridden ``train_step``), layers from Keras
+(no ``Lambda``) or registered skae layers (saved by their config), losses
+and metrics from Keras or registered skae losses, a Keras optimizer, no XLA
+(``jit_compile``), no distribution strategy; every other model keeps a
 function of its own (:mod:`skae._loops`). A traced graph whose captures are
-not all variables of its model (a lookup table, a constant tensor) is never
-shared either.
+not all variables of its model, its optimizer, its metrics or its loss
+objects (a lookup table, a constant tensor) is never shared either.
 
 At most :data:`MAX_ARCHITECTURES` architectures are kept, least recently used
 first out. A shared graph holds no model: its template model's variables are
@@ -48,7 +50,6 @@ import keras
 import tensorflow as tf
 
 __all__ = ["ENABLED", "MAX_ARCHITECTURES", "Bound", "architecture_key", "bind", "clear", "stats"]
-
 
 
 def _enabled(environ):
@@ -204,6 +205,11 @@ def _trace(model, make, arg_specs, state, specs):
     n_inputs = len(tf.nest.flatten(arg_specs))
     if None in plan or len(concrete.inputs) != n_inputs + len(captured):
         return None
+    # The function remembers its template's variables (weakly) only to tell a
+    # gradient tape they were read: under a tape, a call after the template
+    # died would fail, and would name the wrong model's variables anyway.
+    # The variables a call reads are the handles passed in.
+    concrete.set_variables([])
     return _Shared(concrete, plan, specs, n_inputs)
 
 

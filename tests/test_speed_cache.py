@@ -361,3 +361,23 @@ def test_a_threaded_grid_search_gives_the_sequential_numbers(digits):
 def test_the_environment_switch(value, enabled):
     environ = {} if value is None else {"SKAE_SHARE_TRACES": value}
     assert compiled._enabled(environ) is enabled
+
+
+def test_a_shared_function_runs_under_a_gradient_tape_after_its_template_died(
+    make_keras_autoencoder,
+):
+    import tensorflow as tf
+
+    X = _rows(0, 50).astype("float32")
+    template = make_keras_autoencoder(N_FEATURES, 0)
+    predict_arrays(template, X, 64)
+    fit_arrays(template, X, X, epochs=1)
+    del template
+    gc.collect()
+    model = make_keras_autoencoder(N_FEATURES, 1)
+    with tf.GradientTape():
+        fit_arrays(model, X, X, epochs=1)
+        outputs = predict_arrays(model, X, 64)
+    assert compiled.stats()["shared"] >= 2
+    assert int(model.optimizer.iterations.numpy()) == 2
+    np.testing.assert_allclose(outputs, model(X, training=False), rtol=1e-5, atol=1e-6)
