@@ -18,7 +18,7 @@ import pytest
 
 import skae
 from skae import _quiet
-from skae.cli import _commands, _main, _models, _parser, main
+from skae.cli import _main, _models, _parser, main
 from skae.cli._output import Destination, TableWriter
 from skae.cli._tables import _EXACT_FLOATS
 
