@@ -55,7 +55,7 @@ class AutoencoderOutlierDetector(
     ----------
     latent_dim : int or "auto", default="auto"
         Width of each member's code; ``"auto"`` follows the number of columns.
-    contamination : "auto" or float in (0, 0.5], default=0.1
+    contamination : "auto" or float in (0, 0.5], default="auto"
         Sets ``offset_``. A float: the expected fraction of outliers in the
         training data, so that this fraction of the training rows is
         predicted -1. ``"auto"``: no fraction is assumed; a row is an outlier
@@ -64,7 +64,10 @@ class AutoencoderOutlierDetector(
         rows (``calibration_fraction``, :meth:`calibrate`), either rule is
         applied to them instead: the training rows are fitted more closely
         than new rows, so their scores set a threshold that flags more new
-        rows than it should, the more so the fewer the training rows.
+        rows than it should, the more so the fewer the training rows. On the
+        25 benchmark tables ``"auto"`` flagged 13% of the test rows (15%
+        were outliers) with precision 0.38 and recall 0.46, against 13%,
+        0.37 and 0.46 for a fixed 0.1 (``benchmarks/bench_thresholds.py``).
     n_members : int, default=8
         Number of autoencoders in the ensemble. With 1, the single member
         sees every column.
@@ -189,7 +192,7 @@ feature_names_in_
         self,
         latent_dim="auto",
         *,
-        contamination=0.1,
+        contamination="auto",
         n_members=8,
         trim_fraction=0.1,
         n_neighbors=5,

@@ -208,17 +208,18 @@ def test_default_contamination_is_the_detectors_own(model_path):
 
 
 def test_contamination_auto_only_where_the_detector_takes_it(capsys, monkeypatch, files):
+    # The detector's default is "auto": the command line takes it.
+    _models.check_contamination(argparse.Namespace(contamination="auto"))
+    # A detector whose default were a float would not.
+    signature = inspect.signature(skae.AutoencoderOutlierDetector)
+    fixed = signature.replace(parameters=[
+        parameter.replace(default=0.1) if name == "contamination" else parameter
+        for name, parameter in signature.parameters.items()
+    ])
+    monkeypatch.setattr(skae.AutoencoderOutlierDetector, "__signature__", fixed, raising=False)
     no_training(monkeypatch)
     status, _, err = run(capsys, "score", files["csv"], "--contamination", "auto")
     assert status == 2 and "--contamination auto" in err
-    # A detector whose default is "auto" takes it.
-    signature = inspect.signature(skae.AutoencoderOutlierDetector)
-    auto = signature.replace(parameters=[
-        parameter.replace(default="auto") if name == "contamination" else parameter
-        for name, parameter in signature.parameters.items()
-    ])
-    monkeypatch.setattr(skae.AutoencoderOutlierDetector, "__signature__", auto, raising=False)
-    _models.check_contamination(argparse.Namespace(contamination="auto"))
 
 
 def test_fit_streamed_transformer(capsys, tmp_path, files):

@@ -88,17 +88,6 @@ def test_auto_contamination_is_tukeys_fence(make_estimator, make_blobs_with_outl
     assert detector.offset_ == pytest.approx(-(q3 + 1.5 * (q3 - q1)))
 
 
-TRAINING_SCORES = (
-    "skae/_outlier.py _fit_statistics sets offset_ from the training rows' scores "
-    "with each row left out of its own neighbours (in_reference), but predict(X_train) "
-    "scores them with themselves as neighbours (distance 0): fit_predict flags far "
-    "fewer than `contamination` of the training rows, unlike the docstring and "
-    "IsolationForest. Fix: score the training rows as score_samples does, or exclude "
-    "exact self-matches in neighbour_distances."
-)
-
-
-@pytest.mark.xfail(reason=TRAINING_SCORES, strict=True)
 def test_contamination_holds_with_the_neighbours_term(make_estimator, make_blobs_with_outliers):
     X, _ = make_blobs_with_outliers(0)
     labels = make_estimator(AutoencoderOutlierDetector, contamination=0.1).fit_predict(X)
