@@ -213,9 +213,6 @@ def test_outlier_detector_streamed_by_chunks_finds_the_outliers(
     params = dict(
         QUICK, hidden_layer_sizes=(32, 16), latent_dim=1, epochs=n_passes,
         contamination=0.02, random_state=global_random_seed,
-        # Without the neighbours term the training rows' scores are those of
-        # score_samples (test_outlier.py::test_contamination_holds_with_the_neighbours_term).
-        n_neighbors=0,
     )
     dask_X = da.from_array(X_train, chunks=(750, -1))
     streamed = make_estimator(AutoencoderOutlierDetector, **params)

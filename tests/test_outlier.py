@@ -18,8 +18,6 @@ from skae import AutoencoderOutlierDetector
 
 # Deep enough to learn the structure of a few hundred rows, yet quick.
 DETECTOR = dict(hidden_layer_sizes=(32, 16), epochs=30)
-# The training rows' own scores, and so offset_, are those of score_samples
-# only without the neighbours term (a training row is its own neighbour).
 NO_NEIGHBOURS = dict(n_neighbors=0)
 
 
@@ -72,8 +70,7 @@ def test_contamination_sets_the_training_fraction_flagged(
 ):
     X, _ = make_blobs_with_outliers(global_random_seed)
     detector = make_estimator(
-        AutoencoderOutlierDetector, **NO_NEIGHBOURS, contamination=contamination,
-        random_state=global_random_seed,
+        AutoencoderOutlierDetector, contamination=contamination, random_state=global_random_seed
     )
     labels = detector.fit_predict(X)
     assert abs(np.mean(labels == -1) - contamination) <= 1.5 / len(X)
@@ -81,16 +78,17 @@ def test_contamination_sets_the_training_fraction_flagged(
 
 def test_auto_contamination_is_tukeys_fence(make_estimator, make_blobs_with_outliers):
     X, _ = make_blobs_with_outliers(0)
-    detector = make_estimator(
-        AutoencoderOutlierDetector, **NO_NEIGHBOURS, contamination="auto"
-    ).fit(X)
+    detector = make_estimator(AutoencoderOutlierDetector, contamination="auto").fit(X)
     q1, q3 = np.percentile(-detector.score_samples(X), [25, 75])
     assert detector.offset_ == pytest.approx(-(q3 + 1.5 * (q3 - q1)))
 
 
-def test_contamination_holds_with_the_neighbours_term(make_estimator, make_blobs_with_outliers):
+def test_contamination_holds_without_the_neighbours_term(
+    make_estimator, make_blobs_with_outliers
+):
     X, _ = make_blobs_with_outliers(0)
-    labels = make_estimator(AutoencoderOutlierDetector, contamination=0.1).fit_predict(X)
+    detector = make_estimator(AutoencoderOutlierDetector, **NO_NEIGHBOURS, contamination=0.1)
+    labels = detector.fit_predict(X)
     assert abs(np.mean(labels == -1) - 0.1) <= 1.5 / len(X)
 
 
@@ -247,7 +245,7 @@ def test_invalid_contamination(make_estimator, fitted):
 
 def test_partial_fit_refits_the_statistics_on_the_batch(make_estimator, make_blobs_with_outliers):
     X, _ = make_blobs_with_outliers(5)
-    detector = make_estimator(AutoencoderOutlierDetector, **NO_NEIGHBOURS, contamination=0.1)
+    detector = make_estimator(AutoencoderOutlierDetector, contamination=0.1)
     detector.partial_fit(X)
     detector.partial_fit(X)
     assert detector.n_iter_ == 2
