@@ -103,8 +103,8 @@ class AutoencoderOutlierDetector(
         Rows per gradient step.
     n_iter_no_change : int or None, default=None
         No stopping rule by default: ``epochs`` epochs are trained.
-    architecture, image_shape, filters, activation, output_activation, \\
-dropout, l1, loss, optimizer, shuffle, early_stopping, validation_fraction, tol, \\
+    architecture, image_shape, filters, activation, output_activation, \
+dropout, l1, loss, optimizer, shuffle, early_stopping, validation_fraction, tol, \
 metrics, callbacks, warm_start, random_state, verbose, **kwargs
         As in :class:`AutoencoderTransformer`. ``architecture="conv"`` trains
         one convolutional member on every column.
@@ -130,7 +130,7 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
     calibration_scores_ : ndarray of shape (n_calibration,)
         ``score_samples`` of the calibration rows, sorted (empty without
         calibration).
-    latent_dim_, model_, encoder_, decoder_, history_, n_iter_, n_features_in_, \\
+    latent_dim_, model_, encoder_, decoder_, history_, n_iter_, n_features_in_, \
 feature_names_in_
         As in :class:`AutoencoderTransformer`; ``transform`` returns the
         members' codes side by side (``n_members * latent_dim_`` values).
