@@ -9,6 +9,7 @@ training the autoencoder trains them, and a reloaded autoencoder hands them
 back with their weights still shared (see :func:`split_autoencoder`).
 """
 
+import random
 from numbers import Integral
 
 import keras
@@ -24,8 +25,17 @@ def _seed_stream(seed):
 
 
 def _initializer(name, seed):
-    """The named Keras initializer, seeded when it draws random numbers."""
-    initializer = keras.initializers.get(name)
+    """The named Keras initializer, seeded when it draws random numbers.
+
+    Keras gives an initializer made from its name alone a seed drawn from
+    Python's global ``random``: that draw is undone, so a seeded fit leaves
+    the global stream as it found it.
+    """
+    state = random.getstate()
+    try:
+        initializer = keras.initializers.get(name)
+    finally:
+        random.setstate(state)
     config = initializer.get_config()
     if "seed" in config:
         initializer = type(initializer).from_config({**config, "seed": seed})
@@ -167,7 +177,8 @@ def build_pca_residual_autoencoder(
         return layers.Dense(units, kernel_initializer="zeros", name=name)
 
     def fixed(units, kernel, bias, name):
-        layer = layers.Dense(units, trainable=train_linear, name=name)
+        # Set right below: initialised with zeros, which draw no random numbers.
+        layer = layers.Dense(units, trainable=train_linear, kernel_initializer="zeros", name=name)
         layer.build((None, kernel.shape[0]))
         layer.set_weights([kernel.astype("float32"), bias.astype("float32")])
         return layer

@@ -292,14 +292,15 @@ random_state, verbose, **kwargs
         else:
             clean = np.asarray(target, dtype=np.float64)
             denoised = super().predict(X)
-        errors = np.mean((np.asarray(denoised, dtype=np.float64) - clean) ** 2, axis=1)
+        cells = (np.asarray(denoised, dtype=np.float64) - clean) ** 2
+        errors = _validation.observed_mean(cells)  # missing cells do not count
         return -float(np.average(errors, weights=sample_weight))
 
     def _clean_target(self, X, y, X_clean):
         """The clean counterpart of ``X``: ``X_clean``, or (deprecated) a ``y`` of X's shape."""
-        x_shape = X.shape if hasattr(X, "shape") else np.asarray(X).shape
-        y_shape = None if y is None else np.asarray(y).shape  # any array-like y
-        if X_clean is None and y_shape == x_shape and len(x_shape) == 2:
+        x_shape = _shape(X)
+        y_shape = None if y is None else _shape(y)  # any array-like y
+        if X_clean is None and x_shape is not None and y_shape == x_shape and len(x_shape) == 2:
             warnings.warn(
                 "Passing the clean data as y is deprecated and will be ignored in skae "
                 "0.3 (a Pipeline passes its target as y): pass X_clean=... instead.",
@@ -311,7 +312,7 @@ random_state, verbose, **kwargs
             return None
         X_clean = _validation.check_array_like(X_clean, "X_clean", type(self).__name__)
         # An X that is not 2-D gets its own, clearer error from _check_X.
-        if len(x_shape) == 2 and X_clean.shape != x_shape:
+        if x_shape is not None and len(x_shape) == 2 and X_clean.shape != x_shape:
             raise ValueError(
                 f"X_clean must be the clean version of X, with its shape {x_shape}; "
                 f"got {X_clean.shape}. Leave it out to let the estimator corrupt X itself."
@@ -339,3 +340,13 @@ random_state, verbose, **kwargs
             noise=self.noise, level=self.noise_level, clip=self.clip, low=low, high=high,
             scale=scale, offset=offset, seed=seed, name="corruption",
         )
+
+
+def _shape(array):
+    """Shape of an array-like before validation; None if NumPy cannot tell (ragged)."""
+    if hasattr(array, "shape"):
+        return array.shape
+    try:
+        return np.asarray(array).shape
+    except (ValueError, TypeError):  # validation gives the clear error later
+        return None

@@ -12,7 +12,8 @@ __all__ = ["pca_start", "width_for_variance"]
 
 def _weighted_pca(x, weights=None):
     """``(mean, axes, variances)``: principal axes as rows, largest variance first."""
-    x = np.asarray(x, dtype=np.float64)
+    # C order: a DataFrame's Fortran-ordered values would round differently.
+    x = np.ascontiguousarray(x, dtype=np.float64)
     weights = np.ones(len(x)) if weights is None else np.asarray(weights, np.float64)
     weights = weights / weights.sum()
     mean = weights @ x

@@ -82,14 +82,6 @@ STREAMS = {
     "numpy": (np.random.seed, np.random.random_sample, np.random.RandomState),
     "python": (random.seed, random.random, random.Random),
 }
-PYTHON_RANDOM_BUG = (
-    "skae/_architectures.py _initializer() calls keras.initializers.get(name), which builds "
-    "the initializer once unseeded: keras' make_default_seed() draws "
-    "random.randint(1, 1e9) from Python's global stream for every layer; "
-    "build_pca_residual_autoencoder's fixed() Dense layers draw the same way"
-)
-
-
 def _draws_while(action, stream, seed=11):
     """Draws from a global stream made by another thread while ``action`` runs.
 
@@ -124,11 +116,7 @@ def _stream_cases():
     # The detector's members are MemberDense layers, which skae seeds itself.
     for estimator in ESTIMATORS:
         for stream in ("numpy", "python"):
-            bug = stream == "python" and estimator is not AutoencoderOutlierDetector
-            yield pytest.param(
-                estimator, stream, id=f"{estimator.__name__}-{stream}",
-                marks=[pytest.mark.xfail(reason=PYTHON_RANDOM_BUG, strict=True)] if bug else [],
-            )
+            yield pytest.param(estimator, stream, id=f"{estimator.__name__}-{stream}")
 
 
 @pytest.mark.parametrize("estimator, stream", list(_stream_cases()))
@@ -170,19 +158,7 @@ def test_unseeded_fits_differ(make_estimator, digits, estimator):
     assert not np.array_equal(_outputs(first, X), _outputs(second, X))
 
 
-LAYOUT_BUG = (
-    "skae/_pca.py _weighted_pca: its matrix products round differently with the memory "
-    "layout of the scaled rows, and a DataFrame validates to a Fortran-ordered array, so "
-    "a PCA-started fit on a DataFrame differs from one on the same values in a C-ordered "
-    "array (the start's biases 1e-16 apart; codes 1e-2 apart after 3 epochs). Fix: "
-    "np.ascontiguousarray(x) in _weighted_pca (or in _validation.check_X)."
-)
-
-
-@pytest.mark.parametrize(
-    "init", ["random", pytest.param("pca", marks=pytest.mark.xfail(reason=LAYOUT_BUG,
-                                                                   strict=True))],
-)
+@pytest.mark.parametrize("init", ["random", "pca"])
 def test_a_dataframe_and_its_values_give_the_same_fit(make_estimator, digits, init):
     X, _ = digits
     frame = pd.DataFrame(X).add_prefix("pixel")

@@ -118,16 +118,6 @@ def in_process():
         yield
 
 
-LAYOUT_BUG = (
-    "skae/_pca.py _weighted_pca: its matrix products round differently with the memory "
-    "layout of the scaled rows, and a DataFrame validates to a Fortran-ordered array, so "
-    "a PCA-started fit on a DataFrame differs from one on the same values in a C-ordered "
-    "array (codes 1e-3 apart after two partial_fit calls). Fix: np.ascontiguousarray(x) "
-    "in _weighted_pca (or in _validation.check_X)."
-)
-
-
-@pytest.mark.xfail(reason=LAYOUT_BUG, strict=True)
 def test_partial_fit_over_csv_chunks_is_partial_fit_over_the_blocks(
     make_estimator, digits, tmp_path
 ):

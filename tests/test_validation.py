@@ -134,16 +134,7 @@ BAD_X_FOR_FITTED = {
 
 
 # Known bugs in skae, each a strict xfail: the test starts passing when the bug is fixed.
-RAGGED_DENOISER = (
-    "skae/_denoising.py DenoisingAutoencoder._clean_target calls np.shape(X) before X is "
-    "validated, so a ragged list raises NumPy's raw 'setting an array element with a "
-    "sequence' ValueError instead of skae's explained error"
-)
-KNOWN_BUGS = {
-    (DenoisingAutoencoder, "fit", "ragged_list"): RAGGED_DENOISER,
-    (DenoisingAutoencoder, "fit_transform", "ragged_list"): RAGGED_DENOISER,
-    (DenoisingAutoencoder, "score", "ragged_list"): RAGGED_DENOISER,
-}
+KNOWN_BUGS = {}  # (estimator, method, case) -> where the bug is and its fix
 
 
 def _grid():
@@ -326,11 +317,6 @@ def _assert_correct(estimator, method, output, X_shape=SHAPE):
     assert np.isfinite(values).all(), method
 
 
-DENOISER_SCORE_NAN = (
-    "skae/_denoising.py DenoisingAutoencoder.score averages the squared errors with "
-    "np.mean over all cells, so one missing (NaN) cell makes the score NaN; the other "
-    "estimators skip missing cells (_validation.observed_mean)"
-)
 MISSING_CELLS = ["nan", "nan_row", "pd_NA_nullable_int", "pd_NA_nullable_float",
                  "pd_NA_nullable_bool"]
 
@@ -340,10 +326,8 @@ def _good_grid():
     for estimator, method, case in itertools.product(ESTIMATORS, PREDICT_METHODS, GOOD_X):
         if not hasattr(estimator, method):
             continue
-        bug = estimator is DenoisingAutoencoder and method == "score" and case in MISSING_CELLS
         params.append(pytest.param(
-            estimator, method, case, id=f"{estimator.__name__}-{method}-{case}",
-            marks=[pytest.mark.xfail(reason=DENOISER_SCORE_NAN, strict=True)] if bug else [],
+            estimator, method, case, id=f"{estimator.__name__}-{method}-{case}"
         ))
     return params
 
