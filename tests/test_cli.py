@@ -703,3 +703,34 @@ def test_sigterm_removes_partial_output_and_exits_143(tmp_path, files):
     assert process.wait(timeout=60) == 128 + signal.SIGTERM
     assert process.stderr.read().splitlines()[-1] == "skae: error: terminated (SIGTERM)"
     assert os.listdir(out) == []
+
+
+def test_calibrated_detector_adds_a_p_value_column(capsys, tmp_path, files):
+    out = tmp_path / "scores.csv"
+    status, _, err = run(capsys, "score", files["csv"], "-o", out, "--calibration-fraction",
+                         0.25, *TRAIN)
+    assert status == 0, err
+    scores = read_csv(out)
+    assert list(scores.columns) == ["row", "score", "label", "p_value"]
+    assert scores["p_value"].between(0, 1).all()
+    # The smallest p-values go to the lowest scores.
+    order = np.argsort(scores["score"].to_numpy())
+    assert np.all(np.diff(scores["p_value"].to_numpy()[order]) >= 0)
+    status, _, _ = run(capsys, "score", files["csv"], "-o", out, *TRAIN)
+    assert "p_value" not in read_csv(out).columns
+
+
+def test_explain_names_the_columns_of_flagged_rows(capsys, tmp_path, files):
+    model = tmp_path / "detector.skae"
+    assert run(capsys, "fit", files["csv"], "-o", model, *TRAIN)[0] == 0
+    out = tmp_path / "why.csv"
+    status, _, err = run(capsys, "explain", files["csv"], "--model", model, "--top-k", 2,
+                         "-o", out)
+    assert status == 0, err
+    why = read_csv(out)
+    assert list(why.columns) == ["row", "rank", "column", "contribution", "value", "expected"]
+    flagged = skae.load(model).predict(read_csv(files["csv"])[COLUMNS]) == -1
+    assert sorted(set(why["row"])) == list(np.flatnonzero(flagged))
+    assert set(why["rank"]) == {1, 2} and set(why["column"]) <= set(COLUMNS)
+    status, _, err = run(capsys, "explain", files["csv"], "-o", out)
+    assert status == 2 and "--model" in err

@@ -1,4 +1,4 @@
-"""The command line's commands: ``score``, ``fit`` and ``compare``.
+"""The command line's commands: ``score``, ``explain``, ``fit`` and ``compare``.
 
 Each command first checks everything it can without working (the input is
 readable, the output writable in its format, options agree), so that a
@@ -67,11 +67,16 @@ def _write_scores(detector, chunks, out, quiet):
     progress = Progress("scoring", quiet, log_line=False)
     rows = outliers = 0
     try:
+        calibration = getattr(detector, "calibration_scores_", np.empty(0))
         for chunk in chunks:
             scores = detector.score_samples(chunk)
             # predict's rule, without running the network a second time
             labels = np.where(scores - detector.offset_ < 0, -1, 1)
-            writer.append(pd.DataFrame({"row": chunk.index, "score": scores, "label": labels}))
+            columns = {"row": chunk.index, "score": scores, "label": labels}
+            if len(calibration):  # p_values' rule, from the same scores
+                below = np.searchsorted(calibration, scores, side="right")
+                columns["p_value"] = (1.0 + below) / (1.0 + len(calibration))
+            writer.append(pd.DataFrame(columns))
             rows += len(chunk)
             outliers += int((labels == -1).sum())
             progress.update(rows)
@@ -79,6 +84,33 @@ def _write_scores(detector, chunks, out, quiet):
         writer.close()
     progress.close(rows)
     return rows, outliers
+
+
+def explain(args):
+    """``skae explain``: each flagged row's columns, ranked by contribution.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+    """
+    table = Table(args.data, args.sep, args.decimal)
+    with Destination(args.output, "table") as out:
+        detector = load_detector(args.model)
+        columns = args.columns or trained_columns(detector)
+        writer = TableWriter(out.temp, out.format)
+        explained = 0
+        try:
+            for chunk in table.chunks(args.chunksize or SCORE_CHUNKSIZE, columns):
+                rows = chunk if args.all_rows else chunk[detector.predict(chunk) == -1]
+                if len(rows):
+                    writer.append(detector.explain(rows, top_k=args.top_k))
+                    explained += len(rows)
+        finally:
+            writer.close()
+        out.commit()
+    if not args.quiet:
+        note(f"explained {explained} rows; wrote {'stdout' if out.path is None else args.output}")
 
 
 def fit(args):

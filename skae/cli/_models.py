@@ -27,7 +27,7 @@ MIN_STATISTICS_SAMPLE = 10_000
 # Estimator parameters the command line exposes, as argparse destinations.
 MODEL_OPTIONS = (
     "latent_dim", "hidden_layer_sizes", "epochs", "batch_size",
-    "learning_rate", "scaling", "random_state", "contamination",
+    "learning_rate", "scaling", "random_state", "contamination", "calibration_fraction",
 )
 
 
@@ -151,7 +151,8 @@ def new_estimator(kind, args, n_features, **fixed):
     """An unfitted estimator with the command line's options.
 
     Options not given are left to the estimator's own defaults (the
-    detector's ``contamination`` among them), except ``latent_dim``.
+    detector's ``contamination`` among them), except a transformer's
+    ``latent_dim``.
 
     Parameters
     ----------
@@ -177,12 +178,12 @@ def new_estimator(kind, args, n_features, **fixed):
         params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
     if params.get("scaling") == "none":
         params["scaling"] = None
-    # A code as wide as the input can copy it instead of compressing it.
-    params.setdefault("latent_dim", min(8, max(1, n_features // 2)))
     params.update(fixed)
     if kind == "transformer":
+        # A code as wide as the input can copy it instead of compressing it.
+        params.setdefault("latent_dim", min(8, max(1, n_features // 2)))
         return skae.AutoencoderTransformer(**params)
-    return skae.AutoencoderOutlierDetector(**params)
+    return skae.AutoencoderOutlierDetector(**params)  # its code width follows the data
 
 
 def load_detector(path):

@@ -42,6 +42,7 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"skae {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     _add_score(commands)
+    _add_explain(commands)
     _add_fit(commands)
     _add_compare(commands)
     return parser
@@ -56,8 +57,10 @@ Score every row of DATA with an AutoencoderOutlierDetector: trained on DATA
 itself, or loaded from a file written by 'skae fit' (--model). One output row
 per input row, in input order, with the columns
   row    position of the row in DATA, from 0 (header not counted)
-  score  score_samples: higher is more normal
-  label  +1 inlier, -1 outlier (score below the detector's threshold offset_)
+  score    score_samples: higher is more normal
+  label    +1 inlier, -1 outlier (score below the detector's threshold offset_)
+  p_value  only for a detector with calibration rows (--calibration-fraction):
+           its conformal p-value, small means unusual
 A summary (rows, outliers flagged) goes to stderr.
 
 Scoring reads DATA in chunks (--chunksize, default 100000 rows), so with
@@ -86,6 +89,41 @@ receive the whole table once scoring has succeeded, or nothing.""",
     )
     _add_model_options(parser, "score")
     parser.set_defaults(command=_commands.score)
+
+
+def _add_explain(commands):
+    """The ``explain`` subcommand."""
+    parser = _command(
+        commands, "explain", "say which columns made each outlier an outlier",
+        """\
+Explain the rows of DATA that a saved detector (--model) flags as outliers
+(all rows with --all-rows): per row, its --top-k columns ranked by their
+contribution to the row's anomaly, with the columns
+  row           position of the row in DATA, from 0 (header not counted)
+  rank          1 for the largest contribution
+  column        the column's name
+  contribution  its share of the row's anomaly (-score_samples)
+  value         the row's value in that column
+  expected      the value the model expected there (its reconstruction)
+See AutoencoderOutlierDetector.explain for how contributions are computed.
+The output is written whole or not at all, as for 'skae score'.""",
+        """\
+  skae fit sensors.csv -o sensors.skae --random-state 0
+  skae explain sensors.csv --model sensors.skae --top-k 3 -o why.csv""",
+    )
+    _add_data_options(parser, score=True)
+    parser.add_argument("--model", metavar="MODEL", required=True,
+                        help="detector saved by 'skae fit'")
+    parser.add_argument("--top-k", metavar="K", type=positive_int, default=3,
+                        help="columns to report per row (default: 3)")
+    parser.add_argument("--all-rows", action="store_true",
+                        help="explain every row, not only those flagged -1 (default: off)")
+    parser.add_argument(
+        "-o", "--output", metavar="OUT", default=None,
+        help="output file, CSV (.csv, .csv.gz) or Parquet (.parquet, .pq) by its "
+        "extension; CSV for - (stdout) and devices (default: CSV on stdout)",
+    )
+    parser.set_defaults(command=_commands.explain)
 
 
 def _add_fit(commands):
@@ -199,32 +237,29 @@ def _add_model_options(parser, command):
     if command != "compare":  # compare takes --latent-dims
         group.add_argument(
             "--latent-dim", metavar="K", type=positive_int, default=None,
-            help="width of the code (default: 8, or half the number of columns when "
-            "that is smaller)",
+            help="width of the code (default: a detector's own, which follows the "
+            "number of columns; for a transformer 8, or half the columns if fewer)",
         )
     group.add_argument(
         "--hidden-layer-sizes", metavar="UNITS", type=positive_int, nargs="*",
         default=None,
         help="widths of the encoder's hidden layers, mirrored by the decoder; give "
-        "none for no hidden layer (default: the estimator's, 128 64)",
+        "none for no hidden layer (default: the estimator's own)",
     )
-    epochs = {
-        "score": "50", "fit": "50 for a detector, 200 for a transformer", "compare": "200",
-    }[command]
     group.add_argument(
         "--epochs", metavar="E", type=positive_int, default=None,
         help="maximum epochs; training stops earlier when the loss stops improving"
         + ("" if command == "compare" else
            "; with --chunksize, the number of passes over DATA, all made")
-        + f" (default: the estimator's, {epochs})",
+        + " (default: the estimator's own)",
     )
     group.add_argument(
         "--batch-size", metavar="B", type=positive_int, default=None,
-        help="rows per gradient step (default: the estimator's, 64)",
+        help="rows per gradient step (default: the estimator's own)",
     )
     group.add_argument(
         "--learning-rate", metavar="LR", type=positive_float, default=None,
-        help="initial learning rate of Adam (default: the estimator's, 0.001)",
+        help="initial learning rate of Adam (default: the estimator's own)",
     )
     if command != "compare":  # compare scales the data itself
         _add_detector_options(group, command)
@@ -250,6 +285,14 @@ def _add_detector_options(group, command):
         + ("; detector only" if command == "fit" else "")
         + " (default: AutoencoderOutlierDetector's own default, see "
         "help(skae.AutoencoderOutlierDetector))",
+    )
+    group.add_argument(
+        "--calibration-fraction", metavar="F", type=calibration_fraction, default=None,
+        help="share of the training rows held out to calibrate the detector: its "
+        "threshold is then set on them, and 'skae score' adds a p_value column "
+        "(conformal p-values; small means unusual)"
+        + ("; detector only" if command == "fit" else "")
+        + " (default: 0, no p-values)",
     )
 
 
@@ -282,6 +325,11 @@ open_fraction = _option_type(
 )
 _fraction = _option_type(
     "contamination", lambda value: 0 < value <= 0.5, hint=" (give a fraction in (0, 0.5], or auto)"
+)
+
+
+calibration_fraction = _option_type(
+    "calibration fraction", lambda value: 0 <= value < 0.5, hint=" (give a number in [0, 0.5))"
 )
 
 
