@@ -34,7 +34,7 @@ import tensorflow as tf
 
 from . import _compiled
 
-__all__ = ["evaluate_arrays", "fit_arrays", "fit_model", "predict_arrays"]
+__all__ = ["fit_arrays", "fit_model", "predict_arrays"]
 
 # model -> {(name, argument signature): compiled function}. Weak keys, and
 # functions that hold the model only weakly (or not at all, when shared), so
@@ -206,33 +206,6 @@ def fit_arrays(
         model.optimizer.finalize_variable_values(model.trainable_weights)
     callbacks.on_train_end(logs=logs)
     return next(c for c in callbacks.callbacks if isinstance(c, keras.callbacks.History))
-
-
-def evaluate_arrays(model, x, y, sample_weight=None, batch_size=256):
-    """The compiled loss of ``model`` on arrays, as ``Model.evaluate`` gives it (a float).
-
-    Parameters
-    ----------
-    model : keras.Model
-        A compiled single-input, single-output model.
-    x, y : ndarray of shape (n_samples, ...)
-        Inputs and targets.
-    sample_weight : ndarray of shape (n_samples,), default=None
-        Weight of each row in the loss.
-    batch_size : int, default=256
-        Rows per step.
-
-    Returns
-    -------
-    loss : float
-    """
-    data = _as_tensors(x, y, sample_weight)
-    _build(model, data, batch_size)
-    _forget_stale_bindings(model)
-    model.reset_metrics()
-    batch = tf.constant(batch_size, tf.int32)
-    _function(model, "test", (data, batch))(data, batch)
-    return float(_metric_logs(model)["loss"])
 
 
 def predict_arrays(model, x, chunk_size, outputs="model"):
