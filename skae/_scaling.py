@@ -91,7 +91,10 @@ def scale(X, affine, dtype="float32"):
     """``X`` scaled into the network's float32 (NaN stays NaN); raises if it leaves that range."""
     factor, offset = affine
     with np.errstate(over="ignore", invalid="ignore"):
-        scaled = (X * factor + offset).astype(dtype)
+        if np.all(factor == 1) and not np.any(offset):  # the identity (scaling=None)
+            scaled = X.astype(dtype)  # a copy, never the caller's array
+        else:
+            scaled = (X * factor + offset).astype(dtype)
     if np.isinf(scaled).any():
         raise ValueError(
             "X holds values so far outside the range seen in fit that the input "

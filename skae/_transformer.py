@@ -317,11 +317,18 @@ class AutoencoderTransformer(
         return self
 
     def _r2(self, scaled):
-        """``1 - SSE / SST`` of scaled rows, both in the input's units."""
-        X = self._unscale(scaled)  # NaN: missing cells, left out of both sums
-        residuals = X - self._unscale(self._run(self.model_, scaled))
-        total = np.nansum((X - np.nanmean(X, axis=0)) ** 2)
-        return float(1 - np.nansum(residuals**2) / total) if total > 0 else 1.0
+        """``1 - SSE / SST`` of scaled rows, both in the input's units.
+
+        Per column in the scaled units, each weighed by ``1 / scale**2`` (the
+        affine map's factor): the same sums as in the input's units, without
+        unscaling every row. Missing cells count in neither.
+        """
+        residuals = self._run(self.model_, scaled) - scaled
+        centred = scaled - np.nanmean(scaled, axis=0)
+        weights = 1.0 / np.square(self._affine()[0])
+        sse = np.nansum(np.square(residuals, dtype=np.float64), axis=0) @ weights
+        sst = np.nansum(np.square(centred, dtype=np.float64), axis=0) @ weights
+        return float(1 - sse / sst) if sst > 0 else 1.0
 
     def transform(self, X):
         """Encode ``X`` into its ``latent_dim``-wide code.
