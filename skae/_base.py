@@ -47,8 +47,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _pca, _persistence, _scaling, _training, _validation
 from ._architectures import (
-    MaskedBinaryCrossentropy,
-    MaskedMeanSquaredError,
     assemble,
     build_conv_autoencoder,
     build_dense_autoencoder,
@@ -56,6 +54,7 @@ from ._architectures import (
     image_shape_3d,
     split_autoencoder,
 )
+from ._layers import MaskedBinaryCrossentropy, MaskedMeanSquaredError
 from ._loops import predict_arrays
 from ._sklearn_compat import (
     CallbackSupportMixin,

@@ -8,8 +8,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from . import _validation
-from ._architectures import Corruption, assemble
+from ._architectures import assemble
 from ._base import _atomic_fit
+from ._layers import Corruption
 from ._sklearn_compat import Interval, StrOptions
 from ._transformer import AutoencoderTransformer
 

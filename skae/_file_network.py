@@ -175,8 +175,8 @@ def _declared_weights(item):
 
 
 def _check_network(model, estimator, n_features):
-    from ._architectures import Corruption, Sampling
     from ._denoising import DenoisingAutoencoder
+    from ._layers import Corruption, Sampling
     from ._variational import VariationalAutoencoder
 
     cls = type(estimator)

@@ -29,7 +29,7 @@ nothing. :func:`deserialize` rebuilds a checked configuration with Keras'
 
 import keras
 
-from . import _architectures  # noqa: F401 - registers skae's Keras objects
+from . import _layers  # noqa: F401 - registers skae's Keras objects
 from ._codec import Refused
 
 try:  # the class of every keras.Model(inputs, outputs)

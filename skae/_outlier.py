@@ -11,8 +11,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _outlier_scores as scores
 from . import _validation
-from ._architectures import TrimmedMemberError, build_member_autoencoders
+from ._architectures import build_member_autoencoders
 from ._base import BaseAutoencoder, _atomic_fit
+from ._layers import TrimmedMemberError
 from ._sklearn_compat import Interval, StrOptions
 
 # Gradient steps that epochs="auto" aims at, whatever the number of rows.

@@ -6,7 +6,8 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._architectures import Sampling, assemble, kl_divergence
+from ._architectures import assemble
+from ._layers import Sampling, kl_divergence
 from ._sklearn_compat import Interval, StrOptions
 from ._transformer import AutoencoderTransformer
 
@@ -18,7 +19,7 @@ class VariationalAutoencoder(AutoencoderTransformer):
     """Variational autoencoder: latent means as codes, and new rows from ``sample``.
 
     The encoder outputs the mean and log-variance of a Gaussian code; in
-    training a :class:`~skae._architectures.Sampling` layer draws the code
+    training a :class:`~skae._layers.Sampling` layer draws the code
     with the reparameterization trick (seeded by ``random_state``) and adds
     ``beta`` times its KL divergence from the standard normal prior to the
     loss. The model is trained to maximise the evidence lower bound (ELBO) of

@@ -1,4 +1,4 @@
-"""skae/_architectures.py: builders, assemble, and the Corruption, Sampling and loss layers."""
+"""skae/_architectures.py and skae/_layers.py: builders, assemble, skae's layers and losses."""
 
 import keras
 import numpy as np
@@ -7,18 +7,20 @@ import tensorflow as tf
 from sklearn.decomposition import PCA
 
 from skae._architectures import (
-    Corruption,
-    MaskedBinaryCrossentropy,
-    MaskedMeanSquaredError,
-    Sampling,
     assemble,
     build_conv_autoencoder,
     build_dense_autoencoder,
     build_pca_residual_autoencoder,
     conv_grid,
     image_shape_3d,
-    kl_divergence,
     split_autoencoder,
+)
+from skae._layers import (
+    Corruption,
+    MaskedBinaryCrossentropy,
+    MaskedMeanSquaredError,
+    Sampling,
+    kl_divergence,
 )
 
 ROWS = np.random.RandomState(0).uniform(size=(200, 64)).astype("float32")
