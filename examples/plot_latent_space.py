@@ -14,34 +14,6 @@ draws across the code plane, and the code of single digits.
 # --------------------------------------------
 # The labels are not used in training; they only colour the figures.
 
-# sphinx_gallery_start_ignore
-# TensorFlow prints notes on stderr as it starts (oneDNN, CUDA drivers and, on
-# a machine without a GPU, "failed call to cuInit: CUDA error"), most of them
-# before TF_CPP_MIN_LOG_LEVEL applies: load it with those lines filtered out.
-# Every other line it prints, and any exception, still shows.
-import os
-import re
-import sys
-import tempfile
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-with tempfile.TemporaryFile() as _log:
-    sys.stderr.flush()
-    _stderr = os.dup(2)
-    os.dup2(_log.fileno(), 2)
-    try:
-        import tensorflow as tf
-
-        tf.config.list_physical_devices()  # the GPU look-up, which logs cuInit
-    finally:
-        sys.stderr.flush()
-        os.dup2(_stderr, 2)
-        os.close(_stderr)
-        _log.seek(0)
-        for _line in _log.read().decode(errors="replace").splitlines():
-            if not re.search(r"absl::InitializeLog|oneDNN custom|cuda drivers|cuInit", _line):
-                print(_line, file=sys.stderr)
-# sphinx_gallery_end_ignore
 
 import matplotlib.pyplot as plt
 from sklearn.datasets import load_digits
