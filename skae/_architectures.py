@@ -45,6 +45,27 @@ def _initializer(name, seed):
     return initializer
 
 
+def _seeded_dense(kernel_initializer, activation, seeds):
+    """A maker of Dense layers, each initialised with the next seed of ``seeds``."""
+
+    def dense(units, name, activation=activation):
+        initializer = _initializer(kernel_initializer, next(seeds))
+        return layers.Dense(
+            units, activation=activation, kernel_initializer=initializer, name=name
+        )
+
+    return dense
+
+
+def _hidden_stack(x, sizes, prefix, dense, dropout=0.0, seeds=None):
+    """``x`` through a layer of ``dense`` per size, each followed by dropout when > 0."""
+    for i, units in enumerate(sizes):
+        x = dense(units, f"{prefix}_hidden_{i}")(x)
+        if dropout > 0:
+            x = layers.Dropout(dropout, seed=next(seeds), name=f"{prefix}_dropout_{i}")(x)
+    return x
+
+
 def build_dense_autoencoder(
     n_features,
     latent_dim,
@@ -92,26 +113,14 @@ def build_dense_autoencoder(
         Uncompiled models, named ``"encoder"`` and ``"decoder"``.
     """
     seeds = _seed_stream(seed)
-
-    def dense(units, name, activation=activation):
-        initializer = _initializer(kernel_initializer, next(seeds))
-        return layers.Dense(
-            units, activation=activation, kernel_initializer=initializer, name=name
-        )
-
+    dense = _seeded_dense(kernel_initializer, activation, seeds)
     inputs = keras.Input((n_features,), name="input")
-    x = inputs
-    for i, units in enumerate(hidden_layer_sizes):
-        x = dense(units, f"encoder_hidden_{i}")(x)
-        if dropout > 0:
-            x = layers.Dropout(dropout, seed=next(seeds), name=f"encoder_dropout_{i}")(x)
+    x = _hidden_stack(inputs, hidden_layer_sizes, "encoder", dense, dropout, seeds)
     code = dense(code_width or latent_dim, "code", None)(x)
     encoder = keras.Model(inputs, _code(code, l1), name="encoder")
 
     latent = keras.Input((latent_dim,), name="latent")
-    y = latent
-    for i, units in enumerate(reversed(hidden_layer_sizes)):
-        y = dense(units, f"decoder_hidden_{i}")(y)
+    y = _hidden_stack(latent, reversed(hidden_layer_sizes), "decoder", dense)
     outputs = dense(n_features, "reconstruction", activation=output_activation)(y)
     return encoder, keras.Model(latent, outputs, name="decoder")
 
@@ -169,12 +178,7 @@ def build_pca_residual_autoencoder(
     if code_width not in (None, latent_dim):
         raise ValueError("A PCA-started code has latent_dim values per row.")
     seeds = _seed_stream(seed)
-
-    def dense(units, name, activation=activation):
-        initializer = _initializer(kernel_initializer, next(seeds))
-        return layers.Dense(
-            units, activation=activation, kernel_initializer=initializer, name=name
-        )
+    dense = _seeded_dense(kernel_initializer, activation, seeds)
 
     def zero_dense(units, name):
         return layers.Dense(units, kernel_initializer="zeros", name=name)
@@ -187,20 +191,14 @@ def build_pca_residual_autoencoder(
         return layer
 
     inputs = keras.Input((n_features,), name="input")
-    x = inputs
-    for i, units in enumerate(hidden_layer_sizes):
-        x = dense(units, f"encoder_hidden_{i}")(x)
-        if dropout > 0:
-            x = layers.Dropout(dropout, seed=next(seeds), name=f"encoder_dropout_{i}")(x)
+    x = _hidden_stack(inputs, hidden_layer_sizes, "encoder", dense, dropout, seeds)
     correction = zero_dense(latent_dim, "code_correction")(x)
     scores = fixed(latent_dim, components.T, -mean @ components.T, "pca_scores")(inputs)
     code = layers.Add(name="code")([scores, correction])
     encoder = keras.Model(inputs, _code(code, l1), name="encoder")
 
     latent = keras.Input((latent_dim,), name="latent")
-    y = latent
-    for i, units in enumerate(reversed(hidden_layer_sizes)):
-        y = dense(units, f"decoder_hidden_{i}")(y)
+    y = _hidden_stack(latent, reversed(hidden_layer_sizes), "decoder", dense)
     correction = zero_dense(n_features, "reconstruction_correction")(y)
     linear = fixed(n_features, components, mean, "pca_reconstruction")(latent)
     outputs = layers.Add(name="reconstruction_sum")([linear, correction])
