@@ -159,7 +159,7 @@ class BaseAutoencoder(CallbackSupportMixin, BaseWrapper):
             Interval(Real, 0, None, closed="neither"),
             HasMethods("get_config"),
         ],
-        "lr_schedule": [StrOptions({"plateau"}), None],
+        "lr_schedule": [StrOptions({"plateau", "cosine"}), None],
         "epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "shuffle": ["boolean"],
@@ -296,10 +296,10 @@ class BaseAutoencoder(CallbackSupportMixin, BaseWrapper):
                 "init='pca' starts a dense network as PCA; with architecture='conv' "
                 "pass init='random' (or 'auto')."
             )
-        if self.lr_schedule == "plateau" and _is_lr_schedule(self.learning_rate):
+        if self.lr_schedule is not None and _is_lr_schedule(self.learning_rate):
             raise ValueError(
-                "lr_schedule='plateau' changes a float learning_rate; with a Keras "
-                "LearningRateSchedule as learning_rate, pass lr_schedule=None."
+                f"lr_schedule={self.lr_schedule!r} changes a float learning_rate; with a "
+                "Keras LearningRateSchedule as learning_rate, pass lr_schedule=None."
             )
 
     # ------------------------------------------------------------------

@@ -96,7 +96,7 @@ class AutoencoderOutlierDetector(
         Random initial weights.
     learning_rate : float, default=3e-3
         Learning rate of the optimizer.
-    lr_schedule : {"plateau"} or None, default=None
+    lr_schedule : {"plateau", "cosine"} or None, default=None
         No schedule by default.
     epochs : int or "auto", default="auto"
         Passes over the training data; ``"auto"``: about 1,500 gradient steps.

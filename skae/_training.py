@@ -72,7 +72,9 @@ def train(
         x, y, sample_weight, validation_data = _split_validation(
             x, y, sample_weight, options.validation_fraction, seed
         )
-    callbacks = list(options.callbacks) + _rule_callbacks(options, validate, single_epoch)
+    callbacks = list(options.callbacks) + _rule_callbacks(
+        options, validate, single_epoch, initial_epoch
+    )
     judge = validation_data or (x, y, sample_weight)
     # Weights of mean 1 make a full batch's loss the weighted mean
     # sum(w * loss) / sum(w): a weight of 2 counts exactly as a repeated row.
@@ -192,10 +194,14 @@ def _split_validation(x, y, sample_weight, fraction, seed):
     return x[fit], y[fit], sample_weight[fit], (x[valid], y[valid], sample_weight[valid])
 
 
-def _rule_callbacks(options, validate, single_epoch):
+def _rule_callbacks(options, validate, single_epoch, initial_epoch=0):
     """Divergence check, and unless ``single_epoch``, the stopping rule and schedule."""
     callbacks = [keras.callbacks.TerminateOnNaN()]
-    if single_epoch or options.n_iter_no_change is None:
+    if single_epoch:
+        return callbacks
+    if options.lr_schedule == "cosine":
+        callbacks.append(CosineAnnealing(options.epochs, initial_epoch))
+    if options.n_iter_no_change is None:
         return callbacks
     monitor = "val_loss" if validate else "loss"
     callbacks.append(
@@ -216,6 +222,36 @@ def _rule_callbacks(options, validate, single_epoch):
             )
         )
     return callbacks
+
+
+class CosineAnnealing(keras.callbacks.Callback):
+    """Lower the learning rate along half a cosine, from its start to near zero.
+
+    Epoch ``i`` of ``epochs`` (counted from ``initial_epoch``) runs at
+    ``rate * (1 + cos(pi * i / epochs)) / 2``, the schedule of Loshchilov &
+    Hutter (SGDR, ICLR 2017) without restarts, set once per epoch. The
+    starting rate is put back when training ends, so a warm-started fit
+    anneals again from it.
+    """
+
+    def __init__(self, epochs, initial_epoch=0):
+        super().__init__()
+        self.epochs, self.initial_epoch = epochs, initial_epoch
+        self.start = None
+
+    def on_train_begin(self, logs=None):
+        self.start = float(self.model.optimizer.learning_rate.numpy())
+
+    def on_epoch_begin(self, epoch, logs=None):
+        done = (epoch - self.initial_epoch) / self.epochs
+        self.model.optimizer.learning_rate.assign(self.start * (1 + np.cos(np.pi * done)) / 2)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(self.model.optimizer.learning_rate.numpy())
+
+    def on_train_end(self, logs=None):
+        self.model.optimizer.learning_rate.assign(self.start)
 
 
 class HalveOnPlateau(keras.callbacks.Callback):

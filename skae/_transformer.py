@@ -92,11 +92,15 @@ class AutoencoderTransformer(
         ``optimizer__*`` parameter; an instance is used as given.
     learning_rate : float or keras.optimizers.schedules.LearningRateSchedule, default=3e-3
         Initial learning rate of the optimizer.
-    lr_schedule : {"plateau"} or None, default="plateau"
+    lr_schedule : {"plateau", "cosine"} or None, default="plateau"
         ``"plateau"`` halves the learning rate when the monitored loss (the
         validation loss with ``early_stopping``, else the training loss) has
         not improved by ``tol`` for ``max(1, n_iter_no_change // 2)`` epochs.
-        ``None`` keeps ``learning_rate`` as given.
+        ``"cosine"`` lowers it from ``learning_rate`` towards zero along half
+        a cosine over ``epochs`` epochs (set once per epoch), which suits a
+        fixed budget of epochs with ``early_stopping=False``; each fit, warm
+        started or not, anneals again from ``learning_rate``. ``None`` keeps
+        ``learning_rate`` as given. ``partial_fit`` applies no schedule.
     epochs : int, default=200
         Maximum number of passes over the training data.
     batch_size : int, default=64

@@ -268,7 +268,7 @@ def test_unknown_parameter_is_reported(digits):
         ({"dropout": 1.0}, "dropout"),
         ({"scaling": "zscore"}, "scaling"),
         ({"validation_fraction": 1.5}, "validation_fraction"),
-        ({"lr_schedule": "cosine"}, "lr_schedule"),
+        ({"lr_schedule": "step"}, "lr_schedule"),
         ({"init": "orthogonal"}, "init"),
         ({"hidden_layer_sizes": (16, 0)}, "hidden_layer_sizes"),
         ({"hidden_layer_sizes": (16.5,)}, "hidden_layer_sizes"),
@@ -286,8 +286,9 @@ def test_invalid_parameters(make_estimator, digits, params, match):
 def test_keras_schedule_as_learning_rate(make_estimator, digits):
     X, _ = digits
     schedule = keras.optimizers.schedules.ExponentialDecay(1e-3, 10, 0.5)
-    with pytest.raises(ValueError, match="lr_schedule=None"):
-        make_estimator(learning_rate=schedule).fit(X)
+    for rule in ("plateau", "cosine"):
+        with pytest.raises(ValueError, match="lr_schedule=None"):
+            make_estimator(learning_rate=schedule, lr_schedule=rule).fit(X)
     ae = make_estimator(learning_rate=schedule, lr_schedule=None, n_iter_no_change=None).fit(X)
     assert ae.n_iter_ == 3
 

@@ -1,4 +1,4 @@
-"""skae/_training.py: options, validation split, stopping, plateau halving, history, rollback."""
+"""skae/_training.py: options, validation split, stopping, schedules, history, rollback."""
 
 import dataclasses
 import math
@@ -237,6 +237,38 @@ def test_no_schedule_keeps_the_learning_rate(make_estimator, digits):
     ).fit(X)
     assert "learning_rate" not in ae.history_
     assert float(ae.model_.optimizer.learning_rate) == pytest.approx(0.004)
+
+
+# ---------------------------------------------------------------------------
+# The cosine schedule
+
+
+def _cosine(rate, epochs):
+    return [rate * (1 + math.cos(math.pi * i / epochs)) / 2 for i in range(epochs)]
+
+
+def test_cosine_anneals_over_the_epochs_then_puts_the_rate_back(make_estimator, digits):
+    X, _ = digits
+    ae = make_estimator(
+        init="random", learning_rate=0.004, lr_schedule="cosine", n_iter_no_change=None,
+        epochs=5, warm_start=True,
+    ).fit(X)
+    np.testing.assert_allclose(ae.history_["learning_rate"], _cosine(0.004, 5), rtol=1e-6)
+    assert float(ae.model_.optimizer.learning_rate) == pytest.approx(0.004)
+    ae.set_params(epochs=3).fit(X)  # a warm-started fit anneals again from the start
+    np.testing.assert_allclose(
+        ae.history_["learning_rate"], _cosine(0.004, 5) + _cosine(0.004, 3), rtol=1e-6
+    )
+
+
+def test_cosine_with_a_stopping_rule_still_follows_the_epoch_budget(make_estimator, digits):
+    X, _ = digits
+    ae = make_estimator(
+        init="random", early_stopping=False, learning_rate=0.004, lr_schedule="cosine",
+        n_iter_no_change=2, tol=10.0, epochs=50,
+    ).fit(X)
+    # Stops after 1 + 2 epochs, at the first three rates of a 50-epoch cosine.
+    np.testing.assert_allclose(ae.history_["learning_rate"], _cosine(0.004, 50)[:3], rtol=1e-6)
 
 
 def test_halve_on_plateau_counts_epochs_without_improvement(x, make_keras_autoencoder):
