@@ -7,7 +7,9 @@ start), train, record. scikeras' ``BaseWrapper`` stays the base class for
 what it is good at, and nothing more: routing ``model__*``, ``optimizer__*``,
 ``loss__*``, ``fit__*`` and ``callbacks__*`` parameters, and building the
 compile arguments. Its ``fit``/``_fit`` machinery is not used. This is the
-only module that imports scikeras.
+only module that imports scikeras. Inference on a fitted estimator
+(``predict``, ``reconstruction_error``, ``score``, the scaled units and the
+forward pass) is inherited from :class:`skae._inference.InferenceMixin`.
 
 scikeras defects worked around here (each with a regression test in
 tests/test_base.py):
@@ -43,7 +45,6 @@ from scikeras._utils import route_params, unflatten_params
 from scikeras.wrappers import BaseWrapper
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
 
 from . import _pca, _persistence, _scaling, _training, _validation
 from ._architectures import (
@@ -54,8 +55,8 @@ from ._architectures import (
     image_shape_3d,
     split_autoencoder,
 )
+from ._inference import InferenceMixin
 from ._layers import MaskedBinaryCrossentropy, MaskedMeanSquaredError
-from ._loops import predict_arrays
 from ._sklearn_compat import (
     CallbackSupportMixin,
     HasMethods,
@@ -63,10 +64,6 @@ from ._sklearn_compat import (
     StrOptions,
     _fit_context,
 )
-
-# Rows per compiled forward call: small inputs go in one call, large ones are
-# cut so that only one chunk of intermediate activations is alive at a time.
-_INFERENCE_CHUNK = 8192
 
 # fit__* arguments that skae's own parameters already say (a routed value,
 # e.g. fit__epochs, wins over the plain parameter, as in scikeras).
@@ -105,7 +102,8 @@ def _is_lr_schedule(value):
     return isinstance(value, keras.optimizers.schedules.LearningRateSchedule)
 
 
-class BaseAutoencoder(CallbackSupportMixin, BaseWrapper):
+# InferenceMixin left of BaseWrapper: its predict and score replace scikeras'.
+class BaseAutoencoder(InferenceMixin, CallbackSupportMixin, BaseWrapper):
     """Base class of skae's estimators: a scikeras ``BaseWrapper`` for autoencoders.
 
     Not meant to be used directly: use :class:`skae.AutoencoderTransformer`
@@ -301,6 +299,10 @@ class BaseAutoencoder(CallbackSupportMixin, BaseWrapper):
                 f"lr_schedule={self.lr_schedule!r} changes a float learning_rate; with a "
                 "Keras LearningRateSchedule as learning_rate, pass lr_schedule=None."
             )
+
+    def _check_X(self, X, reset=False):
+        """Validate ``X`` (against what ``fit`` saw unless ``reset``)."""
+        return _validation.check_X(self, X, reset)
 
     # ------------------------------------------------------------------
     # fit, top to bottom
@@ -563,13 +565,6 @@ class BaseAutoencoder(CallbackSupportMixin, BaseWrapper):
                 "first (e.g. with SimpleImputer)."
             )
 
-    def _filled(self, scaled):
-        """Scaled rows with each missing cell set to its column's training mean."""
-        missing = np.isnan(scaled)
-        if not missing.any():
-            return scaled
-        return np.where(missing, self.fill_value_.astype(scaled.dtype), scaled)
-
     def _hidden_sizes(self):
         """``hidden_layer_sizes`` as a tuple; a single int means one layer, as in MLP."""
         if isinstance(self.hidden_layer_sizes, Integral):
@@ -602,112 +597,6 @@ class BaseAutoencoder(CallbackSupportMixin, BaseWrapper):
         """Deprecated alias of ``scaler_`` (scikeras' name)."""
         _deprecated("target_encoder_", "scaler_")
         return self.scaler_
-
-    # ------------------------------------------------------------------
-    # inference shared by every estimator
-
-    def predict(self, X):
-        """Reconstruct ``X``: encode, decode, and undo the input scaling.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to reconstruct.
-
-        Returns
-        -------
-        X_reconstructed : ndarray or DataFrame of shape (n_samples, n_features)
-            Float32 for float32 input, float64 otherwise; a DataFrame with
-            ``X``'s index and columns when ``X`` is one.
-        """
-        check_is_fitted(self)
-        X_checked = self._check_X(X)
-        reconstruction = self._unscale(self._run(self.model_, self._scale(X_checked)))
-        return _validation.like_input(reconstruction.astype(X_checked.dtype, copy=False), X, self)
-
-    def reconstruction_error(self, X, per_feature=False):
-        """Squared reconstruction error of each row, or of each cell.
-
-        The error is measured in the input's own units (after undoing the
-        scaling), like ``PCA.inverse_transform(PCA.transform(X))``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to reconstruct.
-        per_feature : bool, default=False
-            If False, return the mean squared error of each row over its
-            observed cells (0 for a row with none). If True, return the
-            squared error of each cell (NaN for a missing one), a DataFrame
-            with ``X``'s index and columns when ``X`` is a DataFrame.
-
-        Returns
-        -------
-        errors : ndarray of shape (n_samples,) or (n_samples, n_features)
-            Float64 errors (a DataFrame when ``per_feature`` and ``X`` is one).
-        """
-        check_is_fitted(self)
-        X_checked = self._check_X(X).astype(np.float64)
-        reconstruction = self._unscale(self._run(self.model_, self._scale(X_checked)))
-        cell_errors = (X_checked - reconstruction) ** 2
-        if not per_feature:
-            return _validation.observed_mean(cell_errors)
-        return _validation.like_input(cell_errors, X, self)
-
-    def score(self, X, y=None, sample_weight=None):
-        """Negative mean squared reconstruction error (higher is better).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to reconstruct.
-        y : None
-            Ignored.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weight of each row in the mean.
-
-        Returns
-        -------
-        score : float
-            ``-average(reconstruction_error(X), weights=sample_weight)``.
-        """
-        errors = self.reconstruction_error(X)
-        return -float(np.average(errors, weights=sample_weight))
-
-    def _check_X(self, X, reset=False):
-        """Validate ``X`` (against what ``fit`` saw unless ``reset``)."""
-        return _validation.check_X(self, X, reset)
-
-    def _affine(self):
-        return _scaling.affine_map(self.scaler_, self.n_features_in_)
-
-    def _scale(self, X):
-        """Validated rows in the network's scaled float32 units."""
-        return _scaling.scale(X, self._affine())
-
-    def _unscale(self, outputs):
-        """Network outputs back in the input's units (float64)."""
-        return _scaling.unscale(outputs, self._affine())
-
-    def _run(self, model, inputs, outputs="model"):
-        """Run a Keras model without ``Model.predict``'s per-call overhead.
-
-        Missing cells of scaled rows are filled first (:meth:`_filled`). One
-        compiled forward pass per chunk of ``_INFERENCE_CHUNK`` rows, cached
-        per model (see :func:`skae._loops.predict_arrays`). Inputs are then
-        finite, so inf or NaN out means the network overflowed.
-        """
-        if inputs.shape[1] == self.n_features_in_:
-            inputs = self._filled(inputs)
-        results = predict_arrays(model, inputs, _INFERENCE_CHUNK, outputs)
-        for result in results if isinstance(results, tuple) else (results,):
-            if not np.isfinite(result).all():
-                raise ValueError(
-                    "The network overflowed float32 on some rows, whose values lie far "
-                    "outside the range seen in fit. Check the units of the input, or "
-                    "refit on data that covers this range."
-                )
-        return results
 
     # ------------------------------------------------------------------
     # persistence

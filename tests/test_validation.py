@@ -410,7 +410,7 @@ def test_a_network_that_overflows_is_a_clear_error_not_nan(fitted, estimator, mo
         encoder, decoder = model.get_layer("encoder"), model.get_layer("decoder")
         return nans(encoder.outputs[0]), nans(decoder.outputs[0])
 
-    monkeypatch.setattr(skae._base, "predict_arrays", overflowed)
+    monkeypatch.setattr(skae._inference, "predict_arrays", overflowed)
     for method in PREDICT_METHODS:
         if hasattr(estimator, method) and method != "corrupt":  # corrupt runs no network
             with pytest.raises(ValueError, match="network overflowed float32"):
