@@ -26,7 +26,9 @@ class DenoisingAutoencoder(AutoencoderTransformer):
     masking or salt-and-pepper, drawn afresh at every step, seeded by
     ``random_state``) and learns to map it back to the original. Given pairs,
     ``fit(X_noisy, X_clean=X_clean)`` learns to map the first to the second and
-    adds no corruption of its own. Corruption happens in training only: ``predict``
+    adds no corruption of its own; so does ``partial_fit(X_noisy,
+    X_clean=X_clean)``, one epoch per batch, and each ``partial_fit`` call may
+    give pairs or not. Corruption happens in training only: ``predict``
     returns the cleaned data, ``transform`` the codes, both deterministic.
 
     Parameters
@@ -70,7 +72,7 @@ random_state, verbose, **kwargs
     ----------
     model_ : keras.Model
         The trained autoencoder; its first layer is the training-only
-        corruption (absent when trained on pairs).
+        corruption (switched off while training on pairs).
     encoder_, decoder_, history_, n_iter_, n_features_in_, feature_names_in_
         As in :class:`AutoencoderTransformer`.
 
@@ -216,6 +218,37 @@ random_state, verbose, **kwargs
             The fitted estimator.
         """
         self._fit_autoencoder(X, self._clean_target(X, y, X_clean), sample_weight)
+        return self
+
+    @_atomic_fit
+    def partial_fit(self, X, y=None, sample_weight=None, *, X_clean=None):
+        """Train for one more epoch on ``X``, or on the pairs ``X`` -> ``X_clean``.
+
+        As :meth:`fit`, each call says what it trains on: ``X`` alone is
+        corrupted during the epoch, given pairs are not. The first call builds
+        the model and fits the input scaling on this first batch (on ``X``, the
+        noisy half of pairs); later calls reuse both. Early stopping and the
+        learning rate schedule do not apply to single epochs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A batch of clean training data (corrupted during the epoch), or the
+            noisy half of given pairs.
+        y : None
+            Ignored (unlike :meth:`fit`, clean data given as ``y`` are not used).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row in the loss.
+        X_clean : array-like of shape (n_samples, n_features), default=None
+            The clean counterpart of a noisy ``X``, as in :meth:`fit`.
+
+        Returns
+        -------
+        self : DenoisingAutoencoder
+            The estimator, trained for one more epoch.
+        """
+        target = self._clean_target(X, None, X_clean)
+        self._fit_autoencoder(X, target, sample_weight, single_epoch=True)
         return self
 
     def predict(self, X):

@@ -37,6 +37,20 @@ def test_learns_from_given_pairs(digit_images, global_random_seed):
     assert -dae.score(noisy[1000:], X_clean=X[1000:]) <= 0.5 * noisy_mse
 
 
+def test_partial_fit_learns_from_given_pairs(digit_images, global_random_seed):
+    # One epoch per call, on the pairs, or (same seed, same steps) on the noisy rows alone.
+    X, noisy = digit_images
+    on_pairs = DenoisingAutoencoder(random_state=global_random_seed)
+    on_noisy = DenoisingAutoencoder(random_state=global_random_seed)
+    for _ in range(20):
+        on_pairs.partial_fit(noisy[:1000], X_clean=X[:1000])
+        on_noisy.partial_fit(noisy[:1000])
+    noisy_mse = np.mean((noisy[1000:] - X[1000:]) ** 2)
+    pairs_mse = -on_pairs.score(noisy[1000:], X_clean=X[1000:])
+    assert pairs_mse <= 0.5 * noisy_mse
+    assert pairs_mse <= 0.8 * -on_noisy.score(noisy[1000:], X_clean=X[1000:])
+
+
 # ---------------------------------------------------------------------------
 # Synthetic noise on X, none on given pairs
 
@@ -63,6 +77,25 @@ def test_a_warm_started_fit_on_pairs_adds_no_noise(make_estimator, digit_images)
     assert dae.history_["loss"][1] == pytest.approx(expected, rel=1e-4)
     dae.fit(X)  # on X alone again: corrupted again
     assert dae.history_["loss"][2] > 10 * _loss(dae, X, X)
+
+
+def test_partial_fit_on_pairs_adds_no_noise(make_estimator, digit_images):
+    # As above, one call at a time: pairs (the first call, which builds the
+    # network), X alone, pairs again. Each full-batch epoch logs the loss of
+    # the network as it was before the step.
+    X, noisy = (rows[:300] for rows in digit_images)
+    params = dict(
+        noise_level=30.0, batch_size=len(X), shuffle=False, scaling=None, random_state=0
+    )
+    untrained = make_estimator(DenoisingAutoencoder, **params).initialize(noisy)
+    dae = make_estimator(DenoisingAutoencoder, **params)
+    dae.partial_fit(noisy, X_clean=X)
+    assert dae.history_["loss"][0] == pytest.approx(_loss(untrained, noisy, X), rel=1e-4)
+    dae.partial_fit(X)  # on X alone: corrupted
+    assert dae.history_["loss"][1] > 10 * _loss(dae, X, X)
+    expected = _loss(dae, noisy, X)
+    dae.partial_fit(noisy, X_clean=X)  # on pairs again: no noise of its own
+    assert dae.history_["loss"][2] == pytest.approx(expected, rel=1e-4)
 
 
 def test_clean_data_given_as_y_is_deprecated_but_used(make_estimator, digit_images):

@@ -505,6 +505,13 @@ def test_denoiser_rejects_bad_clean_data(fitted, make_estimator, case):
         make_estimator(DenoisingAutoencoder, **TINY).fit(_data(), X_clean=make_bad())
     with _clear_error(match):
         fitted[DenoisingAutoencoder].score(_data(), X_clean=make_bad())
+    # partial_fit: its first call (which builds the network), then a later one.
+    denoiser = make_estimator(DenoisingAutoencoder, **TINY)
+    with _clear_error(match):
+        denoiser.partial_fit(_data(), X_clean=make_bad())
+    denoiser.fit(_data())
+    with _clear_error(match):
+        denoiser.partial_fit(_data(), X_clean=make_bad())
 
 
 @pytest.mark.parametrize("n_samples", [0, -3, 2.0, True, "3", None])
