@@ -412,14 +412,16 @@ feature_names_in_
         else:
             self.reference_rows_ = np.empty((0, filled.shape[1]))
             in_reference = None
+        # One neighbour query of the training rows serves both of their terms below.
+        nearest = self._nearest(filled)
         # Normalised as a new row is scored: a training row is not its own neighbour.
-        terms = self._terms(errors, codes, filled, in_reference)
+        terms = self._terms(errors, codes, nearest, in_reference)
         self.term_median_, self.term_spread_ = scores.normalisers(terms)
         # The threshold on the training rows' scores as score_samples gives them
         # (each its own nearest neighbour), so that ``contamination`` of the
         # training rows are predicted -1, as IsolationForest promises.
         if in_reference is not None:
-            terms = self._terms(errors, codes, filled)
+            terms = self._terms(errors, codes, nearest)
         self.offset_ = self._threshold(self._combine(terms))
 
     def _threshold(self, normality):
@@ -439,15 +441,21 @@ feature_names_in_
         errors = scores.member_errors(scaled, reconstructions, self.member_masks_)
         return errors, codes.reshape(len(scaled), members, -1).astype(np.float64)
 
-    def _terms(self, errors, codes, filled, in_reference=None):
+    def _nearest(self, filled):
+        """Rows' sorted distances to their nearest reference rows; None without that term."""
+        if not len(self.reference_rows_):
+            return None
+        return scores.nearest_distances(filled, self.reference_rows_, self.n_neighbors)
+
+    def _terms(self, errors, codes, nearest, in_reference=None):
         """The raw terms ``(T, n, M)``: reconstruction, code, and neighbours if used."""
         terms = [
             scores.reconstruction_term(errors, self.column_error_scale_),
             scores.code_distances(codes, self.code_location_, self.code_precision_),
         ]
-        if len(self.reference_rows_):
+        if nearest is not None:
             distances = scores.neighbour_distances(
-                filled, self.reference_rows_, self.n_neighbors, in_reference
+                nearest, len(self.reference_rows_), self.n_neighbors, in_reference
             )
             terms.append(np.repeat(distances, errors.shape[1], axis=1))
         return np.array(terms)
@@ -461,7 +469,7 @@ feature_names_in_
         """``score_samples`` of scaled, validated rows."""
         errors, codes = self._errors_and_codes(scaled)
         filled = self._filled(scaled).astype(np.float64)
-        return self._combine(self._terms(errors, codes, filled))
+        return self._combine(self._terms(errors, codes, self._nearest(filled)))
 
     def score_samples(self, X):
         """Normality of each row: minus the mean of its normalised terms.

@@ -31,6 +31,7 @@ __all__ = [
     "code_distances",
     "column_scales",
     "member_errors",
+    "nearest_distances",
     "neighbour_distances",
     "normalisers",
     "reconstruction_term",
@@ -100,20 +101,33 @@ def code_distances(codes, locations, precisions):
     )
 
 
-def neighbour_distances(rows, reference, n_neighbors, exclude_self=None):
-    """Distance of each row to its ``n_neighbors``-th nearest reference row ``(n, 1)``.
+def nearest_distances(rows, reference, n_neighbors):
+    """Sorted distances ``(n, q)`` of each row to its ``q`` nearest reference rows.
 
-    ``exclude_self`` (a boolean mask over ``rows``) marks rows that are in
-    ``reference`` themselves: their nearest neighbour, themselves, is skipped.
+    ``q`` is one more than ``n_neighbors`` (at most the reference's size): as
+    many as :func:`neighbour_distances` reads with or without
+    ``exclude_self``, so that one query serves both.
     """
-    k = min(n_neighbors, len(reference) - 1) if exclude_self is not None else n_neighbors
-    k = max(1, min(k, len(reference)))
+    k = max(1, min(n_neighbors, len(reference)))
     index = NearestNeighbors(n_neighbors=min(k + 1, len(reference))).fit(reference)
     distances, _ = index.kneighbors(rows)
+    return distances
+
+
+def neighbour_distances(nearest, n_reference, n_neighbors, exclude_self=None):
+    """Distance of each row to its ``n_neighbors``-th nearest reference row ``(n, 1)``.
+
+    ``nearest`` comes from :func:`nearest_distances` on a reference of
+    ``n_reference`` rows. ``exclude_self`` (a boolean mask over the rows)
+    marks rows that are in the reference themselves: their nearest neighbour,
+    themselves, is skipped.
+    """
+    k = min(n_neighbors, n_reference - 1) if exclude_self is not None else n_neighbors
+    k = max(1, min(k, n_reference))
     if exclude_self is None:
-        return distances[:, k - 1 : k]
-    last = np.where(exclude_self, min(k, distances.shape[1] - 1), k - 1)
-    return distances[np.arange(len(rows)), last][:, None]
+        return nearest[:, k - 1 : k]
+    last = np.where(exclude_self, min(k, nearest.shape[1] - 1), k - 1)
+    return nearest[np.arange(len(nearest)), last][:, None]
 
 
 def normalisers(terms):

@@ -137,8 +137,9 @@ def test_robust_code_location_ignores_a_far_cluster():
 
 def test_neighbour_distance_skips_the_row_itself_in_the_reference():
     reference = np.array([[0.0], [1.0], [3.0]])
-    inside = scores.neighbour_distances(reference, reference, 1, np.ones(3, dtype=bool))
-    outside = scores.neighbour_distances(reference, reference, 1)
+    nearest = scores.nearest_distances(reference, reference, 1)
+    inside = scores.neighbour_distances(nearest, 3, 1, np.ones(3, dtype=bool))
+    outside = scores.neighbour_distances(nearest, 3, 1)
     assert inside.ravel().tolist() == [1.0, 1.0, 2.0] and not outside.any()
 
 
