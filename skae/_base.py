@@ -9,7 +9,8 @@ what it is good at, and nothing more: routing ``model__*``, ``optimizer__*``,
 compile arguments. Its ``fit``/``_fit`` machinery is not used. This is the
 only module that imports scikeras. Inference on a fitted estimator
 (``predict``, ``reconstruction_error``, ``score``, the scaled units and the
-forward pass) is inherited from :class:`skae._inference.InferenceMixin`.
+forward pass) is inherited from :class:`skae._inference.InferenceMixin`;
+``save`` and pickling from :class:`skae._saving.SavingMixin`.
 
 scikeras defects worked around here (each with a regression test in
 tests/test_base.py):
@@ -46,7 +47,7 @@ from scikeras.wrappers import BaseWrapper
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 
-from . import _pca, _persistence, _scaling, _training, _validation
+from . import _pca, _scaling, _training, _validation
 from ._architectures import (
     assemble,
     build_conv_autoencoder,
@@ -57,6 +58,7 @@ from ._architectures import (
 )
 from ._inference import InferenceMixin
 from ._layers import MaskedBinaryCrossentropy, MaskedMeanSquaredError
+from ._saving import SavingMixin
 from ._sklearn_compat import (
     CallbackSupportMixin,
     HasMethods,
@@ -102,8 +104,9 @@ def _is_lr_schedule(value):
     return isinstance(value, keras.optimizers.schedules.LearningRateSchedule)
 
 
-# InferenceMixin left of BaseWrapper: its predict and score replace scikeras'.
-class BaseAutoencoder(InferenceMixin, CallbackSupportMixin, BaseWrapper):
+# Mixins left of BaseWrapper: InferenceMixin's predict and score replace
+# scikeras'; SavingMixin holds save and the pickling.
+class BaseAutoencoder(InferenceMixin, SavingMixin, CallbackSupportMixin, BaseWrapper):
     """Base class of skae's estimators: a scikeras ``BaseWrapper`` for autoencoders.
 
     Not meant to be used directly: use :class:`skae.AutoencoderTransformer`
@@ -597,68 +600,6 @@ class BaseAutoencoder(InferenceMixin, CallbackSupportMixin, BaseWrapper):
         """Deprecated alias of ``scaler_`` (scikeras' name)."""
         _deprecated("target_encoder_", "scaler_")
         return self.scaler_
-
-    # ------------------------------------------------------------------
-    # persistence
-
-    def save(self, path, *, key=None):
-        """Save the estimator to one file, without pickle.
-
-        The file is a zip archive holding the network in Keras' native
-        ``.keras`` format and the parameters and fitted attributes as plain
-        JSON, with checksums. :func:`skae.load` reads it back with Keras'
-        safe mode and runs nothing stored in it. Pickle and joblib work too,
-        but only load pickles you trust.
-
-        Parameters
-        ----------
-        path : str or path-like
-            Where to write; the ``.skae`` extension is a good choice. An
-            existing file is replaced only once the new one is complete, and
-            keeps its permission bits; a symbolic link is written through
-            (its target is replaced).
-        key : bytes or str, default=None
-            A secret: adds an HMAC-SHA256 of the file that
-            ``skae.load(path, key=key)`` checks, so that a file shipped
-            between machines is known to come from someone holding the key.
-
-        Returns
-        -------
-        path : pathlib.Path
-            The file written.
-
-        Raises
-        ------
-        TypeError
-            If a parameter holds an object that plain JSON and Keras' safe
-            format cannot describe (a Keras callback, a custom loss
-            function, ...). Use pickle or joblib for such estimators.
-
-        Examples
-        --------
-        >>> import os, tempfile
-        >>> import numpy as np
-        >>> import skae
-        >>> X = np.random.RandomState(0).normal(size=(100, 4))
-        >>> detector = skae.AutoencoderOutlierDetector(epochs=2, random_state=0).fit(X)
-        >>> path = detector.save(os.path.join(tempfile.mkdtemp(), "detector.skae"))
-        >>> bool(np.array_equal(skae.load(path).score_samples(X), detector.score_samples(X)))
-        True
-        """
-        return _persistence.save_estimator(self, path, key=key)
-
-    def __getstate__(self):
-        # Pickles carry the versions that wrote them, like skae's own files. A
-        # fitted estimator travels as its model file (bytes, which skops stores
-        # too) wherever the format can describe it; see skae/_persistence.py.
-        state = _persistence.pickled_state(self) or super().__getstate__()
-        return {**state, "_skae_versions": _persistence.versions()}
-
-    def __setstate__(self, state):
-        saved = state.pop("_skae_versions", None)
-        if saved is not None:
-            _persistence._check_versions(saved, strict=False)
-        super().__setstate__(_persistence.unpickled_state(type(self), state))
 
 
 def _routing_prefix(name):

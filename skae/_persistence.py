@@ -38,9 +38,8 @@ chained; a missing path raises ``FileNotFoundError`` as ``open`` does.
 
 The same file travels as bytes (:func:`to_bytes`, :func:`from_bytes`): a
 fitted estimator pickles, deep-copies and dumps with skops as its model file
-(:func:`pickled_state`, :func:`unpickled_state`, which
-``BaseAutoencoder.__getstate__``/``__setstate__`` call), loaded back through
-the same validation.
+(skae/_saving.py: ``save`` and the pickling of every estimator), loaded back
+through the same validation.
 """
 
 import io
@@ -71,8 +70,6 @@ _HEADER = (
     "format", "format_version", "versions", "estimator", "params", "state", "seed_states", "sha256",
 )
 _OUTER_MEMBERS = {_META: _archive.MAX_JSON, _MODEL: _archive.MAX_NETWORK, _HMAC: 1024}
-# The key of a pickled fitted estimator's state that holds its model file.
-_PICKLED = "_skae_model_file"
 
 
 class ModelFileError(ValueError):
@@ -283,59 +280,6 @@ def _load(file, size, key, warn_at):
     _file_network.restore_seeds(model, meta["seed_states"])
     estimator.model_ = model
     return estimator
-
-
-# ----------------------------------------------------------------------
-# pickle, copy and skops
-
-
-def pickled_state(estimator):
-    """What pickle, ``copy`` and skops store of a fitted skae estimator, or ``None``.
-
-    Its model file as bytes, which skops stores natively (it cannot store the
-    Keras model in ``model_``), beside its private attributes (``set_output``'s
-    configuration, metadata requests), which a file does not hold. ``None``
-    when the estimator is unfitted, is not one of skae's own classes (a
-    subclass's file would load as another class), or holds what a file
-    cannot (a callback, a custom loss: ``save`` raises ``TypeError``): it is
-    then pickled as before, Keras model and all.
-    """
-    if getattr(estimator, "model_", None) is None:
-        return None
-    if _file_estimator.estimator_class(type(estimator).__name__) is not type(estimator):
-        return None
-    try:
-        data = to_bytes(estimator)
-    except (TypeError, ValueError):
-        return None
-    private = {name: value for name, value in vars(estimator).items() if name.startswith("_")}
-    return {**private, _PICKLED: data}
-
-
-def unpickled_state(cls, state):
-    """The ``__dict__`` of a ``cls`` unpickled from ``state``.
-
-    A state that :func:`pickled_state` made: its model file loaded as
-    :func:`load` loads one, validated and nothing in it run, but for its
-    versions, which ``__setstate__`` has compared already (a warning, as for
-    any pickle). Any other state (an unfitted estimator's) is returned as is.
-    """
-    if _PICKLED not in state:
-        return state
-    state = dict(state)
-    data = state.pop(_PICKLED)
-    label = f"this pickled {cls.__name__}"
-    public = sorted(name for name in state if not name.startswith("_"))
-    if public:
-        raise ModelFileError(
-            f"Cannot load {label}: it holds the attribute(s) {public[:10]} beside its model file."
-        )
-    estimator = _from_bytes(data, None, label, warn_at=None)
-    if type(estimator) is not cls:
-        raise ModelFileError(
-            f"Cannot load {label}: its model file holds a {type(estimator).__name__}."
-        )
-    return {**state, **vars(estimator)}
 
 
 # ----------------------------------------------------------------------
