@@ -14,6 +14,7 @@ from . import _validation
 from ._architectures import build_member_autoencoders
 from ._base import BaseAutoencoder, _atomic_fit
 from ._layers import TrimmedMemberError
+from ._outlier_calibration import CalibrationMixin
 from ._sklearn_compat import Interval, StrOptions
 
 # Gradient steps that epochs="auto" aims at, whatever the number of rows.
@@ -25,7 +26,8 @@ _MAX_REFERENCE = 20_000
 
 
 class AutoencoderOutlierDetector(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, OutlierMixin, BaseAutoencoder
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, OutlierMixin, CalibrationMixin,
+    BaseAutoencoder,
 ):
     """Unsupervised outlier detection with an autoencoder ensemble, shaped like IsolationForest.
 
@@ -315,22 +317,6 @@ feature_names_in_
         self.calibration_scores_ = np.empty(0)
         return self
 
-    def _hold_out_calibration(self, X, sample_weight):
-        """``(training rows, calibration rows or None, training weights)``."""
-        if not self.calibration_fraction:
-            return X, None, sample_weight
-        n = _validation.n_rows(X)
-        n_held = int(round(self.calibration_fraction * n))
-        if n_held < 1 or n - n_held < 2:
-            raise ValueError(
-                f"calibration_fraction={self.calibration_fraction} of {n} rows leaves "
-                "no calibration row or fewer than 2 training rows."
-            )
-        order = check_random_state(self._fit_seed()).permutation(n)
-        held, kept = np.sort(order[:n_held]), np.sort(order[n_held:])
-        weights = None if sample_weight is None else np.asarray(sample_weight)[kept]
-        return _validation.take_rows(X, kept), _validation.take_rows(X, held), weights
-
     def _resolve_latent_dim(self, x, weights=None):
         if self.latent_dim == "auto":
             return max(2, min(x.shape[1] // 2, 8))
@@ -423,13 +409,6 @@ feature_names_in_
         if in_reference is not None:
             terms = self._terms(errors, codes, nearest)
         self.offset_ = self._threshold(self._combine(terms))
-
-    def _threshold(self, normality):
-        if self.contamination == "auto":
-            anomaly = -normality
-            q1, q3 = np.percentile(anomaly, [25, 75])
-            return float(-(q3 + 1.5 * (q3 - q1)))
-        return float(np.percentile(normality, 100 * self.contamination))
 
     # ------------------------------------------------------------------
     # scores
@@ -538,74 +517,6 @@ feature_names_in_
         X_checked = self._check_X(X)
         codes = self._run(self.encoder_, self._scale(X_checked))
         return codes.astype(X_checked.dtype, copy=False)
-
-    def calibrate(self, X):
-        """Calibrate :meth:`p_values` on rows that were not used to fit.
-
-        Split conformal prediction: the ``score_samples`` of these rows are
-        kept (``calibration_scores_``) as the reference a new row is compared
-        with, and ``offset_`` is set anew from them (``contamination`` of
-        these rows below it, or Tukey's fence), which holds better for new
-        rows than the training rows' scores: the network fits its training
-        rows more closely than rows it has not seen. ``calibration_fraction``
-        does this in ``fit`` with held-out training rows.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_calibration, n_features)
-            Rows like the data to test, not used in ``fit``. Outliers among
-            them make the p-values conservative (larger), never invalid.
-
-        Returns
-        -------
-        self : AutoencoderOutlierDetector
-            The detector, with ``calibration_scores_`` set.
-        """
-        check_is_fitted(self)
-        self.calibration_scores_ = np.sort(self.score_samples(X))
-        self.offset_ = self._threshold(self.calibration_scores_)
-        return self
-
-    def p_values(self, X):
-        """Conformal p-value of each row: how unusual it is among the calibration rows.
-
-        ``p = (1 + #{calibration rows scoring at most the row's score}) / (1 +
-        n_calibration)``. If the calibration rows and an inlier are
-        exchangeable (drawn alike, and not used in ``fit``), then for every
-        ``a``, ``P(p <= a) <= a``: a p-value below 0.01 happens to at most 1% of
-        inliers. Outliers in the calibration rows make the p-values larger
-        (conservative). :func:`skae.benjamini_hochberg` turns them into flags
-        with the false discovery rate controlled.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows to test.
-
-        Returns
-        -------
-        p_values : ndarray of shape (n_samples,)
-            Float64 in (0, 1]; small means unusual.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from skae import AutoencoderOutlierDetector, benjamini_hochberg
-        >>> rng = np.random.RandomState(0)
-        >>> X = rng.normal(size=(400, 4))
-        >>> detector = AutoencoderOutlierDetector(calibration_fraction=0.25, random_state=0)
-        >>> p = detector.fit(X).p_values(np.vstack([X[:5], [[9.0, -9.0, 9.0, -9.0]]]))
-        >>> bool(p[-1] < 0.01), benjamini_hochberg(p, alpha=0.1).tolist()[-1]
-        (True, True)
-        """
-        check_is_fitted(self)
-        if not len(self.calibration_scores_):
-            raise ValueError(
-                "p_values needs calibration rows that fit did not train on: fit with "
-                "calibration_fraction=0.2 (say), or call calibrate(X_calibration) first."
-            )
-        below = np.searchsorted(self.calibration_scores_, self.score_samples(X), side="right")
-        return (1.0 + below) / (1.0 + len(self.calibration_scores_))
 
     def explain(self, X, top_k=3):
         """Each row's columns ranked by how much they make it an outlier.
