@@ -178,6 +178,8 @@ feature_names_in_
         "support_fraction": [Interval(Real, 0, 1, closed="right")],
         "calibration_fraction": [Interval(Real, 0, 0.5, closed="left")],
     }
+    # The neighbour search over reference_rows_, rebuilt after loading.
+    _transient_attributes = frozenset({"_neighbour_index"})
     _fitted_attributes = {
         **BaseAutoencoder._fitted_attributes,
         "member_masks_": "array",
@@ -424,7 +426,20 @@ feature_names_in_
         """Rows' sorted distances to their nearest reference rows; None without that term."""
         if not len(self.reference_rows_):
             return None
-        return scores.nearest_distances(filled, self.reference_rows_, self.n_neighbors)
+        return scores.nearest_distances(filled, self._reference_index(), self.n_neighbors)
+
+    def _reference_index(self):
+        """The neighbour search over ``reference_rows_``, kept between calls.
+
+        Made by the fit that sets ``reference_rows_`` (or on first use after
+        loading), and made anew whenever ``reference_rows_`` is another array
+        (a refit, ``partial_fit``); never pickled, copied or saved.
+        """
+        index = getattr(self, "_neighbour_index", None)
+        if index is None or index.rows is not self.reference_rows_:
+            index = scores.ReferenceIndex(self.reference_rows_)
+            self._neighbour_index = index
+        return index
 
     def _terms(self, errors, codes, nearest, in_reference=None):
         """The raw terms ``(T, n, M)``: reconstruction, code, and neighbours if used."""

@@ -85,11 +85,8 @@ def _code_shares(detector, filled, baseline):
 
 def _neighbour_shares(detector, filled):
     """Each column's share of the distance to the k-th nearest reference row."""
-    from sklearn.neighbors import NearestNeighbors
-
     k = max(1, min(detector.n_neighbors, len(detector.reference_rows_)))
-    index = NearestNeighbors(n_neighbors=k).fit(detector.reference_rows_)
-    _, neighbours = index.kneighbors(filled)
+    _, neighbours = detector._reference_index().kneighbors(filled, k)
     gaps = (filled - detector.reference_rows_[neighbours[:, -1]]) ** 2
     distance = np.sqrt(gaps.sum(axis=1, keepdims=True))
     return gaps / np.maximum(distance, 1e-12)

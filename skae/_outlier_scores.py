@@ -27,6 +27,7 @@ import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
 __all__ = [
+    "ReferenceIndex",
     "benjamini_hochberg",
     "code_distances",
     "column_scales",
@@ -101,16 +102,43 @@ def code_distances(codes, locations, precisions):
     )
 
 
+class ReferenceIndex:
+    """Nearest-neighbour search over fixed reference rows, fitted on first use, then reused.
+
+    One ``NearestNeighbors`` per number of neighbours asked for (the scores
+    ask for ``k + 1``, the explanations for ``k``), because scikit-learn's
+    ``algorithm="auto"`` chooses brute force or a tree from it: each query
+    returns exactly what a fresh ``NearestNeighbors(n_neighbors).fit(rows)``
+    would. Queries from several threads are safe; at worst two of them fit
+    the same index.
+    """
+
+    def __init__(self, rows):
+        self.rows = rows
+        self._fitted = {}
+
+    def kneighbors(self, queries, n_neighbors):
+        """``(distances, indices)`` of each query's ``n_neighbors`` nearest rows, sorted."""
+        index = self._fitted.get(n_neighbors)
+        if index is None:
+            index = NearestNeighbors(n_neighbors=n_neighbors).fit(self.rows)
+            self._fitted[n_neighbors] = index
+        return index.kneighbors(queries)
+
+
 def nearest_distances(rows, reference, n_neighbors):
     """Sorted distances ``(n, q)`` of each row to its ``q`` nearest reference rows.
 
-    ``q`` is one more than ``n_neighbors`` (at most the reference's size): as
-    many as :func:`neighbour_distances` reads with or without
+    ``reference`` is the reference rows, or a :class:`ReferenceIndex` of them
+    to reuse. ``q`` is one more than ``n_neighbors`` (at most the reference's
+    size): as many as :func:`neighbour_distances` reads with or without
     ``exclude_self``, so that one query serves both.
     """
-    k = max(1, min(n_neighbors, len(reference)))
-    index = NearestNeighbors(n_neighbors=min(k + 1, len(reference))).fit(reference)
-    distances, _ = index.kneighbors(rows)
+    if not isinstance(reference, ReferenceIndex):
+        reference = ReferenceIndex(reference)
+    n_reference = len(reference.rows)
+    k = max(1, min(n_neighbors, n_reference))
+    distances, _ = reference.kneighbors(rows, min(k + 1, n_reference))
     return distances
 
 

@@ -15,7 +15,9 @@ decides what an estimator hands to it and takes back:
 - any other estimator (unfitted, a subclass, or holding what a file cannot,
   such as a callback) pickles its ``__dict__`` as before, Keras model and all;
 - either way the pickle carries the versions that wrote it, compared on
-  loading (a warning, as for a model file).
+  loading (a warning, as for a model file), and leaves out the private
+  attributes a class declares in ``_transient_attributes``: caches that are
+  rebuilt on first use.
 """
 
 from . import _file_estimator, _persistence
@@ -34,6 +36,10 @@ class SavingMixin:
 
     Mixed into :class:`skae.BaseAutoencoder` left of scikeras' ``BaseWrapper``.
     """
+
+    # Private attributes that pickles and copies leave out: caches rebuilt on
+    # first use (model files hold only the declared fitted attributes).
+    _transient_attributes = frozenset()
 
     def save(self, path, *, key=None):
         """Save the estimator to one file, without pickle.
@@ -86,7 +92,8 @@ class SavingMixin:
         # fitted estimator travels as its model file (bytes, which skops stores
         # too) wherever the format can describe it; see the module docstring.
         state = pickled_state(self) or super().__getstate__()
-        return {**state, _VERSIONS: _persistence.versions()}
+        kept = {name: v for name, v in state.items() if name not in self._transient_attributes}
+        return {**kept, _VERSIONS: _persistence.versions()}
 
     def __setstate__(self, state):
         saved = state.pop(_VERSIONS, None)

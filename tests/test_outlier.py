@@ -1,5 +1,6 @@
 """AutoencoderOutlierDetector: IsolationForest's contract, its ensemble's statistics, outliers."""
 
+import pickle
 import sys
 
 import numpy as np
@@ -9,6 +10,7 @@ from sklearn.base import is_outlier_detector
 from sklearn.compose import ColumnTransformer
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV
+from sklearn.neighbors import NearestNeighbors
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
@@ -235,6 +237,39 @@ def test_validates_once_and_runs_the_network_once(fitted, make_estimator, monkey
     validations.clear()
     make_estimator(AutoencoderOutlierDetector).fit(X)
     assert len(validations) == 1
+
+
+def test_neighbour_search_is_built_once_and_follows_new_reference_rows(
+    make_estimator, make_blobs_with_outliers, monkeypatch
+):
+    X, _ = make_blobs_with_outliers(6)
+    detector = make_estimator(AutoencoderOutlierDetector).fit(X)
+    fits, fit = [], NearestNeighbors.fit
+
+    def count_fits(self, *args, **kwargs):
+        fits.append(1)
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(NearestNeighbors, "fit", count_fits)
+    scores, explanation = detector.score_samples(X), detector.explain(X[:20])
+    built = len(fits)
+    np.testing.assert_array_equal(detector.score_samples(X), scores)
+    pd.testing.assert_frame_equal(detector.explain(X[:20]), explanation)
+    assert len(fits) == built  # the second calls fit no neighbour index
+    assert b"NearestNeighbors" not in pickle.dumps(detector)  # nor is one pickled
+
+    def assert_scored_as_its_reloaded_copy(detector):
+        # A pickle holds no index: the copy searches reference_rows_ afresh.
+        copy = pickle.loads(pickle.dumps(detector))
+        np.testing.assert_array_equal(detector.score_samples(X), copy.score_samples(X))
+        pd.testing.assert_frame_equal(detector.explain(X[:20]), copy.explain(X[:20]))
+
+    detector.partial_fit(X[::3])  # reference_rows_: this batch
+    assert len(detector.reference_rows_) == len(X[::3])
+    assert_scored_as_its_reloaded_copy(detector)
+    detector.fit(X[1::2])
+    assert_scored_as_its_reloaded_copy(detector)
+    assert not np.array_equal(detector.score_samples(X), scores)
 
 
 def test_invalid_contamination(make_estimator, fitted):
