@@ -1,4 +1,4 @@
-"""BaseAutoencoder: the estimator contract over scikeras' ``BaseWrapper``.
+"""BaseAutoencoder: the estimator contract, and skae's only use of scikeras.
 
 Every estimator in skae subclasses :class:`BaseAutoencoder`. skae's own code
 drives ``fit`` top to bottom (:meth:`BaseAutoencoder._fit_autoencoder`):
@@ -6,13 +6,11 @@ validate, fit the input scaling, build the network (or keep it, on a warm
 start), train, record. scikeras' ``BaseWrapper`` stays the base class for
 what it is good at, and nothing more: routing ``model__*``, ``optimizer__*``,
 ``loss__*``, ``fit__*`` and ``callbacks__*`` parameters, and building the
-compile arguments, which skae uses through
-:class:`skae._routing.RoutingMixin`. Its ``fit``/``_fit`` machinery is not
-used. Only this module and skae/_routing.py import scikeras. Inference on a
-fitted estimator (``predict``, ``reconstruction_error``, ``score``, the
-scaled units and the forward pass) is inherited from
-:class:`skae._inference.InferenceMixin`; ``save`` and pickling from
-:class:`skae._saving.SavingMixin`.
+compile arguments. Its ``fit``/``_fit`` machinery is not used. This is the
+only module that imports scikeras. Inference on a fitted estimator
+(``predict``, ``reconstruction_error``, ``score``, the scaled units and the
+forward pass) is inherited from :class:`skae._inference.InferenceMixin`;
+``save`` and pickling from :class:`skae._saving.SavingMixin`.
 
 scikeras defects worked around here (each with a regression test in
 tests/test_base.py):
@@ -29,6 +27,7 @@ tests/test_base.py):
 
 import functools
 import warnings
+from collections.abc import Mapping
 from dataclasses import replace
 from numbers import Integral, Real
 
@@ -43,7 +42,9 @@ if keras.backend.backend() != "tensorflow":
         "Set KERAS_BACKEND=tensorflow before importing skae or Keras."
     )
 
+from scikeras._utils import route_params, unflatten_params
 from scikeras.wrappers import BaseWrapper
+from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 
 from . import _pca, _scaling, _training, _validation
@@ -56,8 +57,7 @@ from ._architectures import (
     split_autoencoder,
 )
 from ._inference import InferenceMixin
-from ._layers import MASKED_LOSSES
-from ._routing import RoutingMixin, check_routed_names
+from ._layers import MaskedBinaryCrossentropy, MaskedMeanSquaredError
 from ._saving import SavingMixin
 from ._sklearn_compat import (
     CallbackSupportMixin,
@@ -66,6 +66,13 @@ from ._sklearn_compat import (
     StrOptions,
     _fit_context,
 )
+
+# fit__* arguments that skae's own parameters already say (a routed value,
+# e.g. fit__epochs, wins over the plain parameter, as in scikeras).
+_OWN_FIT_ARGS = ("epochs", "batch_size", "shuffle", "verbose")
+
+# Losses named by a string that skip missing (NaN) cells of the target.
+_MASKED_LOSSES = {"mse": MaskedMeanSquaredError, "binary_crossentropy": MaskedBinaryCrossentropy}
 
 
 def _atomic_fit(method):
@@ -97,10 +104,9 @@ def _is_lr_schedule(value):
     return isinstance(value, keras.optimizers.schedules.LearningRateSchedule)
 
 
-# Mixins left of BaseWrapper: InferenceMixin's predict and score and
-# RoutingMixin's set_params and _get_param_names replace scikeras';
-# SavingMixin holds save and the pickling.
-class BaseAutoencoder(InferenceMixin, RoutingMixin, SavingMixin, CallbackSupportMixin, BaseWrapper):
+# Mixins left of BaseWrapper: InferenceMixin's predict and score replace
+# scikeras'; SavingMixin holds save and the pickling.
+class BaseAutoencoder(InferenceMixin, SavingMixin, CallbackSupportMixin, BaseWrapper):
     """Base class of skae's estimators: a scikeras ``BaseWrapper`` for autoencoders.
 
     Not meant to be used directly: use :class:`skae.AutoencoderTransformer`
@@ -229,10 +235,25 @@ class BaseAutoencoder(InferenceMixin, RoutingMixin, SavingMixin, CallbackSupport
         self.random_state = random_state
         self.verbose = verbose
         # scikeras' routed parameters (model__*, optimizer__*, fit__*, ...)
-        check_routed_names(type(self), kwargs)
+        _check_routed_names(type(self), kwargs)
         vars(self).update(kwargs)
         if kwargs:
             self._user_params = set(kwargs)
+
+    def _get_param_names(self):
+        # scikeras takes every public attribute for a parameter, so one set
+        # by hand became one; scikit-learn's are the signature's, plus here
+        # the routed names given to the constructor or set_params.
+        own = BaseEstimator._get_param_names.__func__(type(self))
+        return sorted({*own, *getattr(self, "_user_params", ())})
+
+    def set_params(self, **params):
+        routed = {name for name in params if _routing_prefix(name) in self._routing_prefixes}
+        _check_routed_names(type(self), {n: v for n, v in params.items() if "__" in n})
+        super().set_params(**params)
+        if routed:
+            self._user_params = {*getattr(self, "_user_params", ()), *routed}
+        return self
 
     # ------------------------------------------------------------------
     # scikit-learn surface shared by every estimator
@@ -251,7 +272,14 @@ class BaseAutoencoder(InferenceMixin, RoutingMixin, SavingMixin, CallbackSupport
         return super(BaseWrapper, self).__repr__(N_CHAR_MAX=N_CHAR_MAX)
 
     def _validate_params(self):
-        self._check_unknown_params()  # routed names (skae/_routing.py)
+        unknown = sorted(
+            name for name in getattr(self, "_user_params", ()) if "__" not in name
+        )
+        if unknown:
+            raise ValueError(
+                f"Unknown parameter(s) {unknown} for {type(self).__name__}. Routed "
+                "parameters need a prefix such as 'model__', 'optimizer__' or 'fit__'."
+            )
         super()._validate_params()
         sizes = () if self.hidden_layer_sizes == "auto" else self._hidden_sizes()
         if not all(isinstance(units, Integral) and units >= 1 for units in sizes):
@@ -399,7 +427,10 @@ class BaseAutoencoder(InferenceMixin, RoutingMixin, SavingMixin, CallbackSupport
 
     def _training_options(self, n_rows):
         """:class:`~skae._training.TrainingOptions` for a fit on ``n_rows`` rows."""
-        own, fit_args = self._routed_fit_args()
+        fit_args = route_params(self.get_params(), destination="fit", pass_filter=self._fit_kwargs)
+        own = {name: fit_args.pop(name) for name in _OWN_FIT_ARGS if name in fit_args}
+        for name in ("initial_epoch", "sample_weight", "callbacks"):
+            fit_args.pop(name, None)
         return _training.TrainingOptions(
             epochs=own.get("epochs", self.epochs),
             batch_size=own.get("batch_size", self.batch_size),
@@ -413,6 +444,29 @@ class BaseAutoencoder(InferenceMixin, RoutingMixin, SavingMixin, CallbackSupport
             callbacks=self._routed_callbacks(),
             fit_args=fit_args,
         )
+
+    def _routed_callbacks(self):
+        """``callbacks`` and ``fit__callbacks`` as one flat list (scikeras' routing)."""
+        params = self.get_params()
+        found = []
+        for destination in ("callbacks", "fit__callbacks"):
+            if params.get(destination) is None:
+                continue
+            routed = route_params(params, destination=destination, pass_filter=set())
+            callbacks = unflatten_params(items=params[destination], params=routed)
+            if isinstance(callbacks, Mapping):
+                callbacks = list(callbacks.values())
+            elif isinstance(callbacks, keras.callbacks.Callback):
+                callbacks = [callbacks]
+            for item in callbacks:
+                found.extend(item if isinstance(item, list) else [item])
+        bad = [c for c in found if not isinstance(c, keras.callbacks.Callback)]
+        if bad:
+            raise TypeError(
+                "callbacks must hold keras.callbacks.Callback instances or classes "
+                f"(a list, a dict of them, or one), got {bad[0]!r}."
+            )
+        return found
 
     # ------------------------------------------------------------------
     # the network
@@ -441,7 +495,10 @@ class BaseAutoencoder(InferenceMixin, RoutingMixin, SavingMixin, CallbackSupport
             seed=seed,
         )
         build, args, extra = self._builder(x, weights)
-        routed = self._routed_model_args()
+        routed = route_params(
+            self.get_params(), destination="model",
+            pass_filter=getattr(self, "_user_params", set()), strict=True,
+        )
         encoder, decoder = build(*args, **{**options, **extra, **routed})
         model = self._assemble(encoder, decoder, seed)
         model.compile(**self._compile_arguments())
@@ -489,8 +546,21 @@ class BaseAutoencoder(InferenceMixin, RoutingMixin, SavingMixin, CallbackSupport
     def _set_training_mode(self, target_given):
         """Switch the network for one fit (a hook): ``target_given`` when pairs are given."""
 
+    def _compile_arguments(self):
+        """``Model.compile`` arguments: scikeras' routing, with our learning rate."""
+        kwargs = self._get_compile_kwargs()
+        routed_lr = "optimizer__learning_rate" in self.get_params()
+        if not isinstance(self.optimizer, keras.optimizers.Optimizer) and not routed_lr:
+            # scikeras built the optimizer from its name or class: give it our rate.
+            optimizer = kwargs["optimizer"]
+            config = {**optimizer.get_config(), "learning_rate": self.learning_rate}
+            kwargs["optimizer"] = type(optimizer).from_config(config)
+        if isinstance(self.loss, str) and self.loss in _MASKED_LOSSES:
+            kwargs["loss"] = _MASKED_LOSSES[self.loss]()  # NaN in the target: missing cells
+        return kwargs
+
     def _check_loss_skips_missing(self, target):
-        masked = isinstance(self.loss, str) and self.loss in MASKED_LOSSES
+        masked = isinstance(self.loss, str) and self.loss in _MASKED_LOSSES
         if not masked and np.isnan(target).any():
             raise ValueError(
                 f"The training data have missing values (NaN), which loss={self.loss!r} "
@@ -530,6 +600,22 @@ class BaseAutoencoder(InferenceMixin, RoutingMixin, SavingMixin, CallbackSupport
         """Deprecated alias of ``scaler_`` (scikeras' name)."""
         _deprecated("target_encoder_", "scaler_")
         return self.scaler_
+
+
+def _routing_prefix(name):
+    return name.split("__", 1)[0] if "__" in name else None
+
+
+def _check_routed_names(cls, kwargs):
+    """Raise TypeError, as Python does, for a keyword that is neither a parameter nor routed."""
+    prefixes = BaseAutoencoder._routing_prefixes | {"callbacks"}
+    unknown = sorted(name for name in kwargs if _routing_prefix(name) not in prefixes)
+    if unknown:
+        raise TypeError(
+            f"{cls.__name__}.__init__() got unexpected keyword argument(s) {unknown}. "
+            "Parameters are listed in the class's docstring; routed parameters start "
+            f"with one of {sorted(p + '__' for p in prefixes)}."
+        )
 
 
 def _deprecated(old, new):

@@ -7,7 +7,7 @@ Pure Keras: nothing here knows about scikit-learn. Each is registered under
 - :class:`Sampling` and :func:`kl_divergence`: the variational code;
 - :class:`Corruption`: a denoiser's training-only noise, with a switch;
 - :class:`MaskedMeanSquaredError`, :class:`MaskedBinaryCrossentropy`: losses
-  that skip missing (NaN) cells (``MASKED_LOSSES``, by name);
+  that skip missing (NaN) cells;
 - :class:`ColumnMasks`, :class:`MemberDense`, :class:`TrimmedMemberError`: the
   outlier detector's ensemble of small autoencoders side by side.
 """
@@ -16,7 +16,6 @@ import keras
 from keras import layers
 
 __all__ = [
-    "MASKED_LOSSES",
     "ColumnMasks",
     "Corruption",
     "MaskedBinaryCrossentropy",
@@ -222,9 +221,6 @@ class MaskedBinaryCrossentropy(keras.losses.Loss):
         )
         return _masked_mean(keras.ops.squeeze(cells, -1), mask)
 
-
-# The losses that skip missing (NaN) cells of the target, by the name a user gives.
-MASKED_LOSSES = {"mse": MaskedMeanSquaredError, "binary_crossentropy": MaskedBinaryCrossentropy}
 
 
 @keras.saving.register_keras_serializable(package="skae")
