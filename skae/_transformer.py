@@ -97,9 +97,10 @@ class AutoencoderTransformer(
         validation loss with ``early_stopping``, else the training loss) has
         not improved by ``tol`` for ``max(1, n_iter_no_change // 2)`` epochs.
         ``"cosine"`` lowers it from ``learning_rate`` towards zero along half
-        a cosine over ``epochs`` epochs (set once per epoch), which suits a
-        fixed budget of epochs with ``early_stopping=False``; each fit, warm
-        started or not, anneals again from ``learning_rate``. ``None`` keeps
+        a cosine over ``epochs`` epochs (set once per epoch), for a fixed
+        budget of epochs with ``early_stopping=False`` (the README's image
+        recipe); each fit, warm started or not, anneals again from
+        ``learning_rate``. ``None`` keeps
         ``learning_rate`` as given. ``partial_fit`` applies no schedule.
     epochs : int, default=200
         Maximum number of passes over the training data.

@@ -141,6 +141,25 @@ def test_nonlinear_manifold_beats_pca(global_random_seed, make_curve):
     assert -ae.score(X_test) < 0.25 * pca_error
 
 
+def test_the_image_recipe_beats_pca_on_held_out_digits(digit_images, global_random_seed):
+    # The README's image recipe (sigmoid output, cross-entropy, ELU, cosine
+    # schedule), with layers and epochs scaled down to 8x8 digits; it starts
+    # from random weights, so nothing but training puts it below PCA.
+    X, _ = digit_images
+    order = np.random.RandomState(global_random_seed).permutation(len(X))
+    X_train, X_test = X[order[:1400]], X[order[1400:]]
+    ae = AutoencoderTransformer(
+        latent_dim=8, scaling=None, output_activation="sigmoid", loss="binary_crossentropy",
+        hidden_layer_sizes=(64, 32), activation="elu", batch_size=64, epochs=30,
+        learning_rate=3e-3, lr_schedule="cosine", early_stopping=False,
+        random_state=global_random_seed,
+    ).fit(X_train)
+    pca = PCA(8).fit(X_train)
+    pca_error = np.mean((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2)
+    assert np.mean((ae.predict(X_test) - X_test) ** 2) < 0.85 * pca_error
+    assert ae.n_iter_ == 30
+
+
 def test_held_out_error_is_never_much_worse_than_pcas(make_estimator, digits, global_random_seed):
     X, _ = digits
     X_train, X_test = X[:300], X[300:]
