@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/bench_outliers.py DATA_DIR [--sets NAME ...] [--detectors NAME ...]
-                                        [--skae-params JSON] [--markdown]
+                                        [--skae-params JSON]
 
 DATA_DIR holds ``tabular/adbench_*.npz`` (``../shared/data`` from the project
 root; see the README for where the data come from). Every table but
