@@ -23,12 +23,15 @@ PSNR is ``10 * log10(1 / MSE)`` over all test pixels (peak value 1).
 """
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import skae  # noqa: E402
+
+# TensorFlow imported through skae, its start-up notes filtered (skae._quiet);
+# setting TF_CPP_MIN_LOG_LEVEL here would turn that filter off.
+skae.BaseAutoencoder  # noqa: B018
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

@@ -36,12 +36,9 @@ MNIST row reports it on data it was not chosen on.
 """
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 from sklearn.datasets import (  # noqa: E402

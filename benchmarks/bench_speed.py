@@ -79,7 +79,11 @@ import tracemalloc
 import warnings
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import skae  # noqa: E402
+
+# TensorFlow imported through skae, its start-up notes filtered (skae._quiet);
+# setting TF_CPP_MIN_LOG_LEVEL here would turn that filter off.
+skae.BaseAutoencoder  # noqa: B018
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

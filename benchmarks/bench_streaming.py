@@ -48,15 +48,12 @@ which ``partial_fit`` fits the input scaling, is a random sample.
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 import pyarrow as pa

@@ -27,11 +27,8 @@ Means over tables and seeds are printed at the end.
 """
 
 import argparse
-import os
 import sys
 from pathlib import Path
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402

@@ -18,11 +18,9 @@ cores, i.e. about 2.5 minutes here.
 
 import argparse
 import json
-import os
+import sys
 import time
 from pathlib import Path
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 from sklearn.decomposition import PCA  # noqa: E402
@@ -56,7 +54,15 @@ def main():
     parser.add_argument("data_dir", help="folder holding fashion_mnist.npz")
     parser.add_argument("--only", nargs="*", type=int, help="candidate numbers to run")
     args = parser.parse_args()
-    images = np.load(Path(args.data_dir) / "fashion_mnist.npz", allow_pickle=False)["x_train"]
+    path = Path(args.data_dir) / "fashion_mnist.npz"
+    if not path.is_file():
+        print(
+            f"study_image_recipe.py: {args.data_dir} has no fashion_mnist.npz; see the "
+            "README's section 'Data for the benchmarks'.",
+            file=sys.stderr,
+        )
+        sys.exit(2)
+    images = np.load(path, allow_pickle=False)["x_train"]
     X = images.reshape(-1, 784).astype(np.float32) / 255
     X_train, X_val = X[:50_000], X[50_000:]
     pca = PCA(32, random_state=0).fit(X_train)

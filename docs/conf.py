@@ -14,9 +14,9 @@ import os
 import re
 import warnings
 
-# Quieter TensorFlow start-up when autodoc imports skae; set before the import.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
+# skae imports TensorFlow with its start-up notes filtered (skae._quiet) when
+# autodoc first asks for an estimator; setting TF_CPP_MIN_LOG_LEVEL here would
+# turn that filter off and let them through.
 import skae
 
 project = "skae"
