@@ -14,9 +14,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip(
-    "sphinx", reason="building the docs needs sphinx: pip install -e '.[docs]'"
-)
+pytest.importorskip("sphinx", reason="building the docs needs sphinx: pip install -e '.[docs]'")
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,8 +53,16 @@ def build(tmp_path_factory):
     shutil.copytree(ROOT / "examples", tmp / "examples")
     out = tmp / "html"
     command = [
-        sys.executable, "-m", "sphinx", "-b", "html", "-q",
-        "-D", "plot_gallery=0", str(tmp / "docs"), str(out),
+        sys.executable,
+        "-m",
+        "sphinx",
+        "-b",
+        "html",
+        "-q",
+        "-D",
+        "plot_gallery=0",
+        str(tmp / "docs"),
+        str(out),
     ]
     # The build's own environment: skae's filter of TensorFlow's start-up notes
     # is off where TF_CPP_MIN_LOG_LEVEL is set, so the test does not set it.
