@@ -112,7 +112,11 @@ first = auto.explain(X_test[out_test], top_k=1).set_index("row")["column"]
 print(f"the changed column ranks first for {np.mean(first == changed[first.index]):.0%} "
       "of the faulty test rows")
 
-fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), layout="constrained")
-plot_explanation(explanation[explanation["row"] == top.index[0]], ax=axes[0])
-plot_explanation(auto.explain(X_test.iloc[np.argsort(p_values)[:12]], top_k=4), ax=axes[1])
+plot_explanation(explanation[explanation["row"] == top.index[0]])
+
+# %%
+# The twelve rows with the smallest p-values at a glance: a column per row,
+# its four largest contributions coloured by their share of the row's total
+# (the number in a cell is the contribution itself).
+plot_explanation(auto.explain(X_test.iloc[np.argsort(p_values)[:12]], top_k=4))
 plt.show()

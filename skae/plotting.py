@@ -481,8 +481,11 @@ def plot_explanation(explanation, *, ax=None, cmap="Reds"):
 
     One row: a horizontal bar per column, the largest contribution on top,
     labelled with the row's value and the expected one. Several rows: a heat
-    map, rows by columns (the columns any row ranks), blank where a column
-    is not among a row's top ones.
+    map, one column of cells per row of the data and one line per column
+    that any of them ranks (the columns most to blame first), blank where a
+    column is not among a row's top ones. Each cell's colour is its share of
+    that row's listed contributions, so that one extreme row does not wash
+    out the others; the cell's text is the contribution itself.
 
     Parameters
     ----------
@@ -512,9 +515,9 @@ def plot_explanation(explanation, *, ax=None, cmap="Reds"):
     required = {"row", "rank", "column", "contribution", "value", "expected"}
     if not required <= set(getattr(explanation, "columns", ())):
         raise TypeError("plot_explanation takes the DataFrame that explain() returns.")
-    if ax is None:
-        _, ax = plt.subplots(layout="constrained")
     if explanation["row"].nunique() == 1:
+        if ax is None:
+            _, ax = plt.subplots(layout="constrained")
         ordered = explanation.sort_values("rank", ascending=False)
         labels = [
             f"{c} = {v:.3g} (expected {e:.3g})"
@@ -528,10 +531,36 @@ def plot_explanation(explanation, *, ax=None, cmap="Reds"):
     table = explanation.pivot_table(
         index="row", columns="column", values="contribution", aggfunc="first", sort=False
     )
-    image = ax.imshow(table.to_numpy(dtype=float), aspect="auto", cmap=cmap)
-    ax.set_xticks(range(table.shape[1]), table.columns, rotation=45, ha="right")
-    ax.set_yticks(range(table.shape[0]), table.index)
-    ax.set_xlabel("column")
-    ax.set_ylabel("row")
-    ax.figure.colorbar(image, ax=ax, label="contribution to the anomaly")
+    table = table[table.clip(lower=0).sum().sort_values(ascending=False, kind="stable").index]
+    if ax is None:
+        size = (max(5.0, 2.5 + 0.45 * table.shape[0]), max(3.0, 1.2 + 0.3 * table.shape[1]))
+        _, ax = plt.subplots(figsize=size, layout="constrained")
+    contributions = table.to_numpy(dtype=float).T  # columns of the data down, rows across
+    shares = _row_shares(contributions)
+    image = ax.imshow(shares, aspect="auto", cmap=cmap, vmin=0, vmax=1)
+    if shares.size <= 400:  # a number per cell while they stay legible
+        for (i, j), value in np.ndenumerate(contributions):
+            if not np.isnan(value):
+                colour = "white" if shares[i, j] > 0.6 else "black"
+                ax.text(j, i, f"{value:.3g}", ha="center", va="center", fontsize=8, color=colour)
+    ax.set_yticks(range(table.shape[1]), [_short(name) for name in table.columns])
+    labels = [str(row) for row in table.index]
+    wide = max(map(len, labels)) * len(labels) > 60
+    ax.set_xticks(range(table.shape[0]), labels, rotation=90 if wide else 0)
+    ax.set_xlabel("row")
+    ax.figure.colorbar(image, ax=ax, label="share of the row's listed contributions")
     return ax
+
+
+def _row_shares(contributions):
+    """Each cell's share of its data row's positive contributions (NaN stays NaN)."""
+    positive = np.clip(contributions, 0, None)
+    totals = np.nansum(positive, axis=0, keepdims=True)
+    shares = np.divide(positive, totals, out=np.zeros_like(positive), where=totals > 0)
+    return np.where(np.isnan(contributions), np.nan, shares)
+
+
+def _short(name, width=24):
+    """``name`` cut to ``width`` characters, an ellipsis marking the cut."""
+    name = str(name)
+    return name if len(name) <= width else name[: width - 1] + "\u2026"

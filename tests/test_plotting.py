@@ -301,3 +301,40 @@ def test_missing_matplotlib_says_how_to_install_it(monkeypatch, ae2, digits, dra
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match=r"pip install 'skae\[examples\]'"):
         draw(ae2, digits[0])
+
+
+def _explanation(rows, columns, contributions):
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "row": rows,
+            "rank": [1, 2] * (len(rows) // 2),
+            "column": columns,
+            "contribution": contributions,
+            "value": 0.0,
+            "expected": 0.0,
+        }
+    )
+
+
+def test_plot_explanation_heat_map_colours_each_row_by_its_own_shares():
+    # Row 0 has one huge contribution: it must not wash out row 1's colours.
+    explanation = _explanation([0, 0, 1, 1], ["a", "b", "b", "c"], [1000.0, 1.0, 2.0, 1.0])
+    ax = plotting.plot_explanation(explanation)
+    [image] = ax.get_images()
+    shares = np.ma.filled(image.get_array(), np.nan)  # columns of the data down, rows across
+    assert image.get_clim() == (0, 1)
+    assert np.nanmax(shares[:, 1]) == pytest.approx(2 / 3)
+    assert np.isnan(shares).sum() == 2  # a blank where a column is not among a row's top ones
+    assert [label.get_text() for label in ax.get_yticklabels()] == ["a", "b", "c"]
+    plt.close("all")
+
+
+def test_plot_explanation_heat_map_shortens_long_column_names():
+    long = "a column name far longer than any tick label should be"
+    explanation = _explanation([0, 0, 1, 1], [long, "b", "b", "c"], [3.0, 1.0, 2.0, 1.0])
+    ax = plotting.plot_explanation(explanation)
+    labels = [label.get_text() for label in ax.get_yticklabels()]
+    assert max(map(len, labels)) <= 24 and labels[0].startswith("a column name")
+    plt.close("all")
