@@ -122,3 +122,44 @@ def test_api_groups_by_role(html):
 def test_every_plot_example_has_a_gallery_page(html):
     for script in sorted((ROOT / "examples").glob("plot_*.py")):
         assert (html / "auto_examples" / f"{script.stem}.html").is_file(), script.name
+
+
+_NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?(?:x|\b)")
+
+
+def _markdown_tables(text):
+    """Each markdown table of ``text``: the numbers of its body, in order."""
+    tables, rows = [], []
+    for line in [*text.splitlines(), ""]:
+        if line.startswith("|"):
+            rows.append(line)
+        elif rows:
+            tables.append(tuple(_NUMBER.findall("\n".join(rows[2:]))))
+            rows = []
+    return tables
+
+
+def _rst_tables(text):
+    """Each csv-table or list-table of ``text``: the numbers of its body, in order."""
+    tables = []
+    for match in re.finditer(
+        r"^\.\. (?:csv|list)-table::\n(?:   :.*\n)*\n((?:(?:   .*)?\n)+)", text, re.MULTILINE
+    ):
+        body = match[1].split("\n")
+        if "csv-table" in match[0]:
+            body = body[1:]  # the header row
+        else:
+            body = body[[i for i, line in enumerate(body) if line.startswith("   * -")][1] :]
+        tables.append(tuple(_NUMBER.findall("\n".join(body))))
+    return tables
+
+
+@pytest.mark.parametrize("page", ["user_guide.rst", "distributed.rst"])
+def test_the_docs_tables_are_the_readmes(page):
+    """A measured table shown in the docs is the README's, number for number."""
+    readme = set(_markdown_tables((ROOT / "README.md").read_text(encoding="utf-8")))
+    tables = _rst_tables((ROOT / "docs" / page).read_text(encoding="utf-8"))
+    assert tables
+    for table in tables:
+        if table:
+            assert table in readme, f"{page}: a table not in the README: {table[:12]}"
