@@ -18,7 +18,11 @@ except ImportError:  # older scikit-learn: fit runs without them
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils._set_output import ADAPTERS_MANAGER, _get_output_config
-from sklearn.utils.validation import _check_feature_names_in, _check_sample_weight
+from sklearn.utils.validation import (
+    _check_feature_names_in,
+    _check_sample_weight,
+    _generate_get_feature_names_out,
+)
 
 __all__ = [
     "ADAPTERS_MANAGER",
@@ -29,5 +33,6 @@ __all__ = [
     "_check_feature_names_in",
     "_check_sample_weight",
     "_fit_context",
+    "_generate_get_feature_names_out",
     "_get_output_config",
 ]

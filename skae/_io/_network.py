@@ -6,16 +6,16 @@ network the format cannot describe (a custom loss, a custom layer) is refused
 at save time with a ``TypeError``.
 
 Reading (:func:`load_network`, :func:`restore_seeds`) treats the member as
-untrusted: the inner archive checked like the outer one (skae/_archive.py);
+untrusted: the inner archive checked like the outer one (skae/_io/_archive.py);
 every object of its configuration resolved by name in Keras' public
 namespaces or among skae's registered layers and losses
-(skae/_keras_policy.py: no module the file names is imported); integers and
+(skae/_io/_keras_policy.py: no module the file names is imported); integers and
 declared weights bounded before Keras allocates anything; read by Keras with
 ``safe_mode=True``; then its structure (an ``autoencoder`` of an ``encoder``
 and a ``decoder``, with the ``corruption`` or ``sampling`` layer exactly when
 the estimator's class needs one), its widths against the JSON, and one
 forward pass of a row of zeros. Every refusal raises
-:class:`skae._codec.Refused`.
+:class:`skae._io._json.Refused`.
 """
 
 import io
@@ -27,9 +27,11 @@ import warnings
 import keras
 import numpy as np
 
+from .._nn import Corruption, Sampling
 from . import _keras_policy
 from ._archive import MAX_JSON, MAX_NETWORK, MiB, read_archive
-from ._codec import Refused, decode_value, encode_value, read_json
+from ._codec import decode_value, encode_value
+from ._json import Refused, read_json
 
 __all__ = ["MODEL", "keras_bytes", "load_network", "restore_seeds", "seed_states"]
 
@@ -41,7 +43,13 @@ _KERAS_MEMBERS = {"config.json": MAX_JSON, "metadata.json": MiB, "model.weights.
 _MAX_CONFIG_INT = 1 << 24
 _UNBOUNDED_CONFIG_KEYS = {"seed", "shared_object_id"}
 _WEIGHTED_LAYERS = (
-    "Dense", "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose",
+    "Dense",
+    "Conv1D",
+    "Conv2D",
+    "Conv3D",
+    "Conv1DTranspose",
+    "Conv2DTranspose",
+    "Conv3DTranspose",
     "MemberDense",  # skae's: one dense kernel per member of the detector's ensemble
 )
 _DENSE = ("Dense", "MemberDense")
@@ -84,8 +92,12 @@ def seed_states(model):
 def _keras_members(model_bytes, read=("config.json",)):
     """The checked inner archive's members named in ``read``, and every member's size."""
     return read_archive(
-        io.BytesIO(model_bytes), len(model_bytes), _KERAS_MEMBERS,
-        required=set(_KERAS_MEMBERS), what=f"its {MODEL}", read=read,
+        io.BytesIO(model_bytes),
+        len(model_bytes),
+        _KERAS_MEMBERS,
+        required=set(_KERAS_MEMBERS),
+        what=f"its {MODEL}",
+        read=read,
     )
 
 
@@ -175,20 +187,20 @@ def _declared_weights(item):
 
 
 def _check_network(model, estimator, n_features):
-    from ._denoising import DenoisingAutoencoder
-    from ._layers import Corruption, Sampling
-    from ._variational import VariationalAutoencoder
+    """Check ``model`` against what ``estimator``'s class declares of its network.
 
+    ``type(estimator)._network_layers`` maps each layer's name to its class
+    (the encoder and decoder, and e.g. a denoiser's corruption);
+    ``estimator._network_widths()`` gives the widths of the code, the
+    decoder's input and the output.
+    """
     cls = type(estimator)
     if not isinstance(model, keras.Model) or model.name != "autoencoder":
         raise Refused("its network is not a model named 'autoencoder'.")
-    needs = {"encoder": keras.Model, "decoder": keras.Model}
-    if issubclass(cls, DenoisingAutoencoder):
-        needs["corruption"] = Corruption
-    if issubclass(cls, VariationalAutoencoder):
-        needs["sampling"] = Sampling
+    needs = dict(cls._network_layers)
     layers = {
-        layer.name: layer for layer in model.layers
+        layer.name: layer
+        for layer in model.layers
         if not isinstance(layer, keras.layers.InputLayer)
     }
     if set(layers) != set(needs):
@@ -203,13 +215,14 @@ def _check_network(model, estimator, n_features):
     for inner in (encoder, decoder):
         if any(isinstance(layer, (keras.Model, Corruption, Sampling)) for layer in inner.layers):
             raise Refused(f"its network's {inner.name} holds models or skae layers of its own.")
-    width, output_width = estimator._code_width(), estimator._output_width()
+    widths = estimator._network_widths()
+    width, output_width = widths["code"], widths["output"]
     shapes = {
         "the network's input": (_single_shape(model.inputs), n_features),
         "the network's output": (_single_shape(model.outputs), output_width),
         "the encoder's input": (_single_shape(encoder.inputs), n_features),
         "the encoder's output": (_single_shape(encoder.outputs), width),
-        "the decoder's input": (_single_shape(decoder.inputs), estimator._decoder_width()),
+        "the decoder's input": (_single_shape(decoder.inputs), widths["decoder_input"]),
         "the decoder's output": (_single_shape(decoder.outputs), output_width),
     }
     for label, (shape, expected) in shapes.items():
@@ -225,9 +238,7 @@ def _check_network(model, estimator, n_features):
             raise Refused(f"its {label} does not give one output.")
         output = keras.ops.convert_to_numpy(output)
         if output.shape != (1, expected) or not np.isfinite(output).all():
-            raise Refused(
-                f"its {label} does not give {expected} finite values for a row of zeros."
-            )
+            raise Refused(f"its {label} does not give {expected} finite values for a row of zeros.")
 
 
 def _single_shape(tensors):
@@ -248,8 +259,7 @@ def restore_seeds(model, encoded):
         decoded = decode_value(value, "seed state")
         expected, shape = np.dtype(variable.dtype), tuple(variable.shape)
         if not (
-            isinstance(decoded, np.ndarray) and decoded.dtype == expected
-            and decoded.shape == shape
+            isinstance(decoded, np.ndarray) and decoded.dtype == expected and decoded.shape == shape
         ):
             raise Refused(f"a random-layer state is not {expected} of shape {shape}.")
         values.append(decoded)

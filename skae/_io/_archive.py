@@ -7,8 +7,8 @@ parses them), no zip64 records or several disks, only the expected member
 names, each once, no links, folders or paths, no encryption, deflate or no
 compression, declared sizes capped by the caller and at most 200:1
 compressed beyond 1 MiB; members are read in bounded chunks and must hold
-exactly what they declare. Every refusal raises :class:`skae._codec.Refused`;
-skae/_persistence.py names the file.
+exactly what they declare. Every refusal raises :class:`skae._io._json.Refused`;
+skae/_io/_persistence.py names the file.
 
 Writing (:func:`write_atomically`) goes through a unique temporary file next
 to the target, flushed and fsynced, renamed over the target, and the folder
@@ -30,7 +30,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from ._codec import Refused
+from ._json import Refused
 
 __all__ = [
     "MAX_JSON",
@@ -114,7 +114,7 @@ def _check_zip_directory(file, size, what):
     if at < 0 or len(tail) - at < 22:
         raise Refused(f"{what} is not a skae model file (it is not a zip archive).")
     _, disk, directory_disk, disk_entries, entries, directory_size, _, _ = struct.unpack(
-        "<4s4H2LH", tail[at:at + 22]
+        "<4s4H2LH", tail[at : at + 22]
     )
     # zipfile would take a zip64 record's counts over these (skae never writes one).
     locator = size - tail_size + at - 20
@@ -129,7 +129,9 @@ def _check_zip_directory(file, size, what):
             "which skae never writes."
         )
     if (
-        disk or directory_disk or max(disk_entries, entries) > _MAX_ENTRIES
+        disk
+        or directory_disk
+        or max(disk_entries, entries) > _MAX_ENTRIES
         or directory_size > _MAX_DIRECTORY
     ):
         raise Refused(

@@ -2,7 +2,7 @@
 
 Pure Keras and NumPy: nothing here knows about scikit-learn. The estimator
 turns its parameters into :class:`TrainingOptions` and calls :func:`train`;
-the epochs themselves run in the compiled loop of :mod:`skae._loops`.
+the epochs themselves run in the backend's loop (:mod:`skae._engine._backend`).
 """
 
 from dataclasses import dataclass, field
@@ -11,9 +11,10 @@ import keras
 import numpy as np
 import scipy.stats
 
-from ._loops import fit_model, predict_arrays
+from ._backend import fit_model, predict_arrays
 
 __all__ = [
+    "EpochTasks",
     "TrainingOptions",
     "extend_history",
     "restore",
@@ -42,7 +43,15 @@ class TrainingOptions:
 
 
 def train(
-    model, x, y, sample_weight, options, *, seed, initial_epoch=0, single_epoch=False,
+    model,
+    x,
+    y,
+    sample_weight,
+    options,
+    *,
+    seed,
+    initial_epoch=0,
+    single_epoch=False,
     keep_start_unless_beaten=False,
 ):
     """Train ``model`` on scaled arrays.
@@ -85,11 +94,19 @@ def train(
     if keep_start_unless_beaten:
         start, start_losses = snapshot(model), row_losses(model, *judge)
     history = fit_model(
-        model, x, y, seed=seed, sample_weight=loss_weights,
-        batch_size=options.batch_size, epochs=initial_epoch + epochs,
-        initial_epoch=initial_epoch, shuffle=options.shuffle,
-        validation_data=validation_data, callbacks=callbacks,
-        verbose=options.verbose, **options.fit_args,
+        model,
+        x,
+        y,
+        seed=seed,
+        sample_weight=loss_weights,
+        batch_size=options.batch_size,
+        epochs=initial_epoch + epochs,
+        initial_epoch=initial_epoch,
+        shuffle=options.shuffle,
+        validation_data=validation_data,
+        callbacks=callbacks,
+        verbose=options.verbose,
+        **options.fit_args,
     )
     if not keep_start_unless_beaten:
         return history.history, None

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pandas as pd
 
-from ._loops import integrated_gradients
+from .._engine import integrated_gradients
 
 __all__ = ["contributions", "explain"]
 

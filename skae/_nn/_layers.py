@@ -110,8 +110,16 @@ class Corruption(layers.Layer):
     """
 
     def __init__(
-        self, noise="gaussian", level=0.5, clip=None, low=0.0, high=1.0,
-        scale=None, offset=None, seed=None, **kwargs,
+        self,
+        noise="gaussian",
+        level=0.5,
+        clip=None,
+        low=0.0,
+        high=1.0,
+        scale=None,
+        offset=None,
+        seed=None,
+        **kwargs,
     ):
         super().__init__(**kwargs)
         self.noise = noise
@@ -222,7 +230,6 @@ class MaskedBinaryCrossentropy(keras.losses.Loss):
         return _masked_mean(keras.ops.squeeze(cells, -1), mask)
 
 
-
 @keras.saving.register_keras_serializable(package="skae")
 class ColumnMasks(layers.Layer):
     """One copy of each row per member, with that member's columns kept and the rest zeroed.
@@ -269,7 +276,8 @@ class MemberDense(layers.Layer):
         members, width = input_shape[1], input_shape[2]
         limit = (6.0 / (width + self.units)) ** 0.5
         self.kernel = self.add_weight(
-            shape=(members, width, self.units), name="kernel",
+            shape=(members, width, self.units),
+            name="kernel",
             initializer=keras.initializers.RandomUniform(-limit, limit, seed=self.seed),
         )
         self.bias = self.add_weight(shape=(members, self.units), name="bias", initializer="zeros")
@@ -301,8 +309,14 @@ class TrimmedMemberError(keras.losses.Loss):
     fit towards them. The loss is the sum over members of their means.
     """
 
-    def __init__(self, masks, trim=0.1, name="trimmed_member_error",
-                 reduction="sum_over_batch_size", dtype=None):
+    def __init__(
+        self,
+        masks,
+        trim=0.1,
+        name="trimmed_member_error",
+        reduction="sum_over_batch_size",
+        dtype=None,
+    ):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.masks = [[float(v) for v in row] for row in masks]
         self.trim = float(trim)

@@ -5,17 +5,18 @@ from numbers import Integral, Real
 
 import keras
 import numpy as np
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin
+from sklearn.base import OutlierMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from . import _outlier_scores as scores
-from . import _validation
-from ._architectures import build_member_autoencoders
-from ._base import BaseAutoencoder, _atomic_fit
-from ._layers import TrimmedMemberError
-from ._outlier_calibration import CalibrationMixin
-from ._sklearn_compat import Interval, StrOptions
+from .. import _validation
+from .._base import _atomic_fit, _BaseAutoencoder
+from .._io import register_estimator
+from .._nn import TrimmedMemberError, build_member_autoencoders
+from .._sklearn_compat import Interval, StrOptions
+from . import _statistics as scores
+from ._calibration import conformal_p_values, hold_out, threshold
+from ._explain import explain
 
 # Gradient steps that epochs="auto" aims at, whatever the number of rows.
 _AUTO_STEPS = 1500
@@ -25,9 +26,11 @@ _WARMUP = 0.2
 _MAX_REFERENCE = 20_000
 
 
+@register_estimator
 class AutoencoderOutlierDetector(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, OutlierMixin, CalibrationMixin,
-    BaseAutoencoder,
+    TransformerMixin,
+    OutlierMixin,
+    _BaseAutoencoder,
 ):
     """Unsupervised outlier detection with an autoencoder ensemble, shaped like IsolationForest.
 
@@ -164,10 +167,12 @@ feature_names_in_
     """
 
     _parameter_constraints = {
-        **BaseAutoencoder._parameter_constraints,
+        **_BaseAutoencoder._parameter_constraints,
         "latent_dim": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "hidden_layer_sizes": [
-            StrOptions({"auto"}), "array-like", Interval(Integral, 1, None, closed="left")
+            StrOptions({"auto"}),
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
         ],
         "epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "init": [StrOptions({"auto", "random"})],
@@ -181,7 +186,7 @@ feature_names_in_
     # The neighbour search over reference_rows_, rebuilt after loading.
     _transient_attributes = frozenset({"_neighbour_index"})
     _fitted_attributes = {
-        **BaseAutoencoder._fitted_attributes,
+        **_BaseAutoencoder._fitted_attributes,
         "member_masks_": "array",
         "column_error_scale_": "array",
         "code_location_": "array",
@@ -289,8 +294,9 @@ feature_names_in_
         self : AutoencoderOutlierDetector
             The fitted detector.
         """
-        X, held_out, sample_weight = self._hold_out_calibration(X, sample_weight)
-        self._fit_statistics(self._fit_autoencoder(X, None, sample_weight))
+        seed = self._fit_seed()
+        X, held_out, sample_weight = hold_out(X, sample_weight, self.calibration_fraction, seed)
+        self._fit_statistics(self._fit_autoencoder(X, None, sample_weight, seed=seed), seed)
         self.calibration_scores_ = np.empty(0)
         if held_out is not None:
             self.calibrate(held_out)
@@ -314,8 +320,9 @@ feature_names_in_
         self : AutoencoderOutlierDetector
             The detector, trained for one more epoch.
         """
-        scaled = self._fit_autoencoder(X, None, sample_weight, single_epoch=True)
-        self._fit_statistics(scaled)
+        seed = self._fit_seed()
+        scaled = self._fit_autoencoder(X, None, sample_weight, single_epoch=True, seed=seed)
+        self._fit_statistics(scaled, seed)
         self.calibration_scores_ = np.empty(0)
         return self
 
@@ -345,20 +352,23 @@ feature_names_in_
     def _n_members(self):
         return 1 if self.architecture == "conv" else self.n_members
 
-    def _builder(self, x, weights):
-        self.member_masks_ = self._draw_masks(x.shape[1])
+    def _array_sizes(self):
+        return {"n_members": self._n_members()}
+
+    def _builder(self, x, weights, seed):
+        self.member_masks_ = self._draw_masks(x.shape[1], seed)
         if self.architecture == "conv":
-            return super()._builder(x, weights)
+            return super()._builder(x, weights, seed)
         options = {"hidden_layer_sizes": self._hidden_sizes()}
         return build_member_autoencoders, (self.member_masks_, self.latent_dim_), options
 
-    def _draw_masks(self, n_features):
+    def _draw_masks(self, n_features, seed):
         """Each member's columns: between half of them and all but one, at random."""
         members = self._n_members()
         masks = np.ones((members, n_features))
         if members == 1 or n_features <= 2:
             return masks
-        rng = check_random_state(self._fit_seed())
+        rng = check_random_state(seed)
         for mask in masks:
             size = rng.randint(max(1, n_features // 2), n_features)
             mask[:] = 0
@@ -383,7 +393,7 @@ feature_names_in_
             callbacks.append(_TrimAfter(loss.trimming, int(_WARMUP * epochs)))
         return type(options)(**{**vars(options), "epochs": epochs, "callbacks": callbacks})
 
-    def _fit_statistics(self, scaled):
+    def _fit_statistics(self, scaled, seed):
         """Fit the terms' statistics, their normalisation and the threshold on training rows."""
         errors, codes = self._errors_and_codes(scaled)
         self.column_error_scale_ = scores.column_scales(errors)
@@ -392,7 +402,7 @@ feature_names_in_
         )
         filled = self._filled(scaled).astype(np.float64)
         if self.n_neighbors:
-            rng = check_random_state(self._fit_seed())
+            rng = check_random_state(seed)
             keep = np.sort(rng.permutation(len(filled))[:_MAX_REFERENCE])
             self.reference_rows_ = filled[keep]
             in_reference = np.zeros(len(filled), dtype=bool)
@@ -410,7 +420,7 @@ feature_names_in_
         # training rows are predicted -1, as IsolationForest promises.
         if in_reference is not None:
             terms = self._terms(errors, codes, nearest)
-        self.offset_ = self._threshold(self._combine(terms))
+        self.offset_ = threshold(self._combine(terms), self.contamination)
 
     # ------------------------------------------------------------------
     # scores
@@ -533,6 +543,68 @@ feature_names_in_
         codes = self._run(self.encoder_, self._scale(X_checked))
         return codes.astype(X_checked.dtype, copy=False)
 
+    def calibrate(self, X):
+        """Calibrate :meth:`p_values` on rows that were not used to fit.
+
+        Split conformal prediction: the ``score_samples`` of these rows are
+        kept (``calibration_scores_``) as the reference a new row is compared
+        with, and ``offset_`` is set anew from them (``contamination`` of
+        these rows below it, or Tukey's fence), which holds better for new
+        rows than the training rows' scores: the network fits its training
+        rows more closely than rows it has not seen. ``calibration_fraction``
+        does this in ``fit`` with held-out training rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_calibration, n_features)
+            Rows like the data to test, not used in ``fit``. Outliers among
+            them make the p-values conservative (larger), never invalid.
+
+        Returns
+        -------
+        self : AutoencoderOutlierDetector
+            The detector, with ``calibration_scores_`` set.
+        """
+        check_is_fitted(self)
+        self.calibration_scores_ = np.sort(self.score_samples(X))
+        self.offset_ = threshold(self.calibration_scores_, self.contamination)
+        return self
+
+    def p_values(self, X):
+        """Conformal p-value of each row: how unusual it is among the calibration rows.
+
+        ``p = (1 + #{calibration rows scoring at most the row's score}) / (1 +
+        n_calibration)``. If the calibration rows and an inlier are
+        exchangeable (drawn alike, and not used in ``fit``), then for every
+        ``a``, ``P(p <= a) <= a``: a p-value below 0.01 happens to at most 1% of
+        inliers. Outliers in the calibration rows make the p-values larger
+        (conservative). :func:`skae.benjamini_hochberg` turns them into flags
+        with the false discovery rate controlled.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to test.
+
+        Returns
+        -------
+        p_values : ndarray of shape (n_samples,)
+            Float64 in (0, 1]; small means unusual.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skae import AutoencoderOutlierDetector, benjamini_hochberg
+        >>> rng = np.random.RandomState(0)
+        >>> X = rng.normal(size=(400, 4))
+        >>> detector = AutoencoderOutlierDetector(calibration_fraction=0.25, random_state=0)
+        >>> p = detector.fit(X).p_values(np.vstack([X[:5], [[9.0, -9.0, 9.0, -9.0]]]))
+        >>> bool(p[-1] < 0.01), benjamini_hochberg(p, alpha=0.1).tolist()[-1]
+        (True, True)
+        """
+        check_is_fitted(self)
+        return conformal_p_values(self.calibration_scores_, self.score_samples(X))
+
     def explain(self, X, top_k=3):
         """Each row's columns ranked by how much they make it an outlier.
 
@@ -578,8 +650,6 @@ feature_names_in_
         >>> detector.explain(row, top_k=1)["column"].tolist()
         ['x3']
         """
-        from ._outlier_explain import explain
-
         check_is_fitted(self)
         if not isinstance(top_k, Integral) or top_k < 1:
             raise ValueError(f"top_k must be a positive int, got {top_k!r}.")

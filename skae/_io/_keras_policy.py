@@ -29,8 +29,8 @@ nothing. :func:`deserialize` rebuilds a checked configuration with Keras'
 
 import keras
 
-from . import _layers  # noqa: F401 - registers skae's Keras objects
-from ._codec import Refused
+from .. import _nn  # noqa: F401 - registers skae's Keras objects
+from ._json import Refused
 
 try:  # the class of every keras.Model(inputs, outputs)
     from keras.src.models.functional import Functional
@@ -45,7 +45,8 @@ NAMESPACES = {
     "keras.models": (keras.models, keras.Model),
     "keras.optimizers": (keras.optimizers, keras.optimizers.Optimizer),
     "keras.optimizers.schedules": (
-        keras.optimizers.schedules, keras.optimizers.schedules.LearningRateSchedule,
+        keras.optimizers.schedules,
+        keras.optimizers.schedules.LearningRateSchedule,
     ),
     "keras.losses": (keras.losses, keras.losses.Loss),
     "keras.metrics": (keras.metrics, keras.metrics.Metric),
@@ -84,7 +85,7 @@ def is_saveable_object(value):
 
 
 def check_config(config, where="the network's configuration"):
-    """Refuse (:class:`~skae._codec.Refused`) a configuration naming what the allow-list lacks.
+    """Refuse (:class:`~skae._io._json.Refused`) a configuration naming what the allow-list lacks.
 
     Walks every dict and list (iteratively: the depth is bounded anyway by
     the JSON reader). Returns nothing.
@@ -120,10 +121,9 @@ def _check_object(item, where):
         return _check_function(item, module, registered, where)
     if not class_name.isidentifier() or class_name.startswith("_"):
         raise Refused(f"{where} names the object {label!r}, which Keras does not define.")
-    if (
-        (isinstance(registered, str) and registered.startswith("skae>"))
-        or (module or "").startswith("skae")
-    ):
+    if (isinstance(registered, str) and registered.startswith("skae>")) or (
+        module or ""
+    ).startswith("skae"):
         return _skae_object(registered, class_name, module, label, where)
     if Functional is not None and module == Functional.__module__:
         if class_name != Functional.__name__ or registered not in _FUNCTIONAL_NAMES:
@@ -160,13 +160,20 @@ def _check_object(item, where):
     return cls
 
 
+# Modules of skae's Keras objects that moved, by the names that files written
+# before the move store (skae 0.1.0's flat layout): the object is the same.
+_MOVED_MODULES = {"skae._layers": "skae._nn._layers"}
+
+
 def _skae_object(registered, class_name, module, label, where):
-    """One of skae's registered Keras objects, as skae writes it."""
+    """One of skae's registered Keras objects, as skae writes it (or wrote it before a move)."""
     cls = keras.saving.get_custom_objects().get(registered) if isinstance(registered, str) else None
     if not (
-        isinstance(cls, type) and cls.__module__.startswith("skae.")
-        and registered == f"skae>{class_name}" and cls.__name__ == class_name
-        and module == cls.__module__
+        isinstance(cls, type)
+        and cls.__module__.startswith("skae.")
+        and registered == f"skae>{class_name}"
+        and cls.__name__ == class_name
+        and _MOVED_MODULES.get(module, module) == cls.__module__
     ):
         raise Refused(
             f"{where} names {label} registered as {registered!r}, which is not one of "
@@ -178,7 +185,9 @@ def _skae_object(registered, class_name, module, label, where):
 def _check_function(item, module, registered, where):
     name = item.get("config")
     if (
-        not isinstance(name, str) or not name.isidentifier() or name.startswith("_")
+        not isinstance(name, str)
+        or not name.isidentifier()
+        or name.startswith("_")
         or name in _NOT_FUNCTIONS
     ):
         raise Refused(f"{where} names the function {name!r}, which is not a Keras function.")

@@ -20,17 +20,17 @@ tampering: anyone can recompute them. What protects a reader from a hostile
 file is the validation :func:`load` performs, in this order, before and while
 it builds anything, each step in its own module:
 
-1. the archive (skae/_archive.py): a regular file, only the members above,
+1. the archive (skae/_io/_archive.py): a regular file, only the members above,
    sizes and compression ratios capped, read in bounded chunks; the HMAC,
    when a key is given, before anything is parsed;
-2. the JSON (skae/_codec.py, and the header here): bounded depth, no NaN
+2. the JSON (skae/_io/_codec.py and _json.py, and the header here): bounded depth, no NaN
    literals or repeated keys, exactly the expected header, versions and
    checksums;
-3. the estimator (skae/_file_estimator.py): one of skae's classes, its
+3. the estimator (skae/_io/_estimator.py): one of skae's classes, its
    parameters, its declared fitted attributes, each of its kind;
-4. the network (skae/_file_network.py): the inner ``.keras`` archive checked
+4. the network (skae/_io/_network.py): the inner ``.keras`` archive checked
    like the outer one, every object of its configuration resolved through an
-   allow-list (skae/_keras_policy.py: no module the file names is imported),
+   allow-list (skae/_io/_keras_policy.py: no module the file names is imported),
    read by Keras in safe mode, then checked against the JSON and run once.
 
 Any failure raises :class:`ModelFileError` naming the file, with the cause
@@ -38,7 +38,7 @@ chained; a missing path raises ``FileNotFoundError`` as ``open`` does.
 
 The same file travels as bytes (:func:`to_bytes`, :func:`from_bytes`): a
 fitted estimator pickles, deep-copies and dumps with skops as its model file
-(skae/_saving.py: ``save`` and the pickling of every estimator), loaded back
+(skae/_io/_pickling.py and the estimators' ``save``), loaded back
 through the same validation.
 """
 
@@ -50,8 +50,8 @@ import keras
 import numpy as np
 import sklearn
 
-from . import _archive, _file_estimator, _file_network
-from ._codec import Refused, canonical, dump_json, read_json
+from . import _archive, _estimator, _network
+from ._json import Refused, canonical, dump_json, read_json
 
 __all__ = [
     "InconsistentVersionWarning",
@@ -65,9 +65,16 @@ __all__ = [
 
 FORMAT = "skae-model"
 FORMAT_VERSION = 2
-_META, _MODEL, _HMAC = "skae.json", _file_network.MODEL, "skae.hmac"
+_META, _MODEL, _HMAC = "skae.json", _network.MODEL, "skae.hmac"
 _HEADER = (
-    "format", "format_version", "versions", "estimator", "params", "state", "seed_states", "sha256",
+    "format",
+    "format_version",
+    "versions",
+    "estimator",
+    "params",
+    "state",
+    "seed_states",
+    "sha256",
 )
 _OUTER_MEMBERS = {_META: _archive.MAX_JSON, _MODEL: _archive.MAX_NETWORK, _HMAC: 1024}
 
@@ -136,13 +143,13 @@ def _members(estimator, key):
 
 
 def _serialize(estimator):
-    params, encoded_params = _file_estimator.encode_params(estimator)
+    params, encoded_params = _estimator.encode_params(estimator)
     model = getattr(estimator, "model_", None)
     state, seeds, model_bytes = {}, [], None
     if model is not None:
-        state = _file_estimator.encode_state(estimator, params)
-        seeds = _file_network.seed_states(model)
-        model_bytes = _file_network.keras_bytes(model)
+        state = _estimator.encode_state(estimator, params)
+        seeds = _network.seed_states(model)
+        model_bytes = _network.keras_bytes(model)
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -268,16 +275,16 @@ def _load(file, size, key, warn_at):
     if warn_at is not None:
         _check_versions(meta["versions"], stacklevel=warn_at)
     _check_digests(meta, model_bytes)
-    estimator = _file_estimator.build_estimator(meta["estimator"], meta["params"])
+    estimator = _estimator.build_estimator(meta["estimator"], meta["params"])
     if model_bytes is None:
         if meta["state"] or meta["seed_states"]:
             raise Refused("it holds fitted attributes but no network.")
         return estimator
-    state = _file_estimator.decode_state(estimator, meta["state"])
+    state = _estimator.decode_state(estimator, meta["state"])
     for name, value in state.items():  # the network's checks use them (_code_width)
         setattr(estimator, name, value)
-    model = _file_network.load_network(model_bytes, estimator, state["n_features_in_"])
-    _file_network.restore_seeds(model, meta["seed_states"])
+    model = _network.load_network(model_bytes, estimator, state["n_features_in_"])
+    _network.restore_seeds(model, meta["seed_states"])
     estimator.model_ = model
     return estimator
 
@@ -307,7 +314,8 @@ def _check_header(meta):
         raise Refused(f"its header has the keys {sorted(meta)}, expected {sorted(_HEADER)}.")
     found = meta["versions"]
     if not (
-        isinstance(found, dict) and {"skae", "keras"} <= set(found)
+        isinstance(found, dict)
+        and {"skae", "keras"} <= set(found)
         and set(found) <= {"skae", "keras", "scikit-learn", "numpy"}
         and all(isinstance(v, str) and len(v) <= 64 for v in found.values())
     ):
@@ -367,7 +375,7 @@ def _check_digests(meta, model_bytes):
 
 
 def versions():
-    from . import __version__
+    from .._version import __version__
 
     return {
         "skae": __version__,

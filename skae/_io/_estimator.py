@@ -4,7 +4,7 @@ Writing (:func:`encode_params`, :func:`encode_state`) stores what the
 estimator holds and refuses, with a ``TypeError`` naming the cause, what the
 format cannot describe: an attribute its class does not declare in
 ``_fitted_attributes``, a scaler that is not one of skae's, a parameter that
-is neither a plain value nor a Keras object skae/_keras_policy.py accepts.
+is neither a plain value nor a Keras object skae/_io/_keras_policy.py accepts.
 
 Reading (:func:`estimator_class`, :func:`build_estimator`,
 :func:`decode_state`) treats the JSON as untrusted: a class among skae's
@@ -15,55 +15,47 @@ decoded as its declared kind (the file never chooses what a value becomes),
 finite, bounded in magnitude and of consistent shapes; scalers rebuilt from
 their fitted arrays, of the class that ``scaling`` names, mapping every
 column by a finite positive factor. Every refusal raises
-:class:`skae._codec.Refused`.
+:class:`skae._io._json.Refused`.
 """
 
 import math
 
 import numpy as np
-from sklearn.preprocessing import (
-    FunctionTransformer,
-    MinMaxScaler,
-    RobustScaler,
-    StandardScaler,
-)
+from sklearn.preprocessing import FunctionTransformer
 
+from .. import _scaling
 from . import _keras_policy
-from ._codec import Refused, decode_kind, decode_value, encode_kind, encode_value
+from ._codec import decode_kind, decode_value, encode_kind, encode_value
+from ._json import Refused
+from ._registry import estimator_class
 
-__all__ = ["build_estimator", "decode_state", "encode_params", "encode_state", "estimator_class"]
+__all__ = ["build_estimator", "decode_state", "encode_params", "encode_state"]
 
-_SCALERS = {
-    cls.__name__: cls for cls in (FunctionTransformer, MinMaxScaler, RobustScaler, StandardScaler)
-}
+# The scalers a file may hold, by class name: skae's (skae/_scaling.py), and
+# the identity of scaling=None.
+_SCALERS = {cls.__name__: cls for cls in (FunctionTransformer, *_scaling.SCALERS.values())}
 # Fitted attributes of each scaler: "int", "count" (a number, or one per
 # column), "vector" (one float per column), "vector?" (or None).
 _SCALER_FITTED = {
     "FunctionTransformer": {"n_features_in_": "int"},
     "MinMaxScaler": {
-        "n_features_in_": "int", "n_samples_seen_": "count", "scale_": "vector", "min_": "vector",
-        "data_min_": "vector", "data_max_": "vector", "data_range_": "vector",
+        "n_features_in_": "int",
+        "n_samples_seen_": "count",
+        "scale_": "vector",
+        "min_": "vector",
+        "data_min_": "vector",
+        "data_max_": "vector",
+        "data_range_": "vector",
     },
     "StandardScaler": {
-        "n_features_in_": "int", "n_samples_seen_": "count",
-        "mean_": "vector?", "var_": "vector?", "scale_": "vector?",
+        "n_features_in_": "int",
+        "n_samples_seen_": "count",
+        "mean_": "vector?",
+        "var_": "vector?",
+        "scale_": "vector?",
     },
     "RobustScaler": {"n_features_in_": "int", "center_": "vector?", "scale_": "vector?"},
 }
-# Shapes of fitted arrays, in terms of n_features_in_ and latent_dim; values
-# that must be positive.
-_ARRAY_SHAPES = {  # None: any length
-    "fill_value_": ("n_features_in_",),
-    "member_masks_": ("n_members", "n_features_in_"),
-    "column_error_scale_": ("n_members", "n_features_in_"),
-    "code_location_": ("n_members", "latent_dim"),
-    "code_precision_": ("n_members", "latent_dim", "latent_dim"),
-    "reference_rows_": (None, "n_features_in_"),
-    "term_median_": (None, "n_members"),
-    "term_spread_": (None, "n_members"),
-    "calibration_scores_": (None,),
-}
-_POSITIVE = {"column_error_scale_", "term_spread_"}
 # Fitted numbers, and the input-unit values a scaler maps to [-1e3, 1e3], are
 # at most this in magnitude: their squares and products stay finite.
 _MAX_MAGNITUDE = 1e150
@@ -72,7 +64,14 @@ MAX_WIDTH = 1 << 24
 # Parameters that a saved estimator cannot hold (callbacks are Python objects).
 _EMPTY_ONLY = ("callbacks", "fit__callbacks")
 _ROUTING_PREFIXES = {
-    "model", "optimizer", "fit", "loss", "callbacks", "compile", "predict", "metrics",
+    "model",
+    "optimizer",
+    "fit",
+    "loss",
+    "callbacks",
+    "compile",
+    "predict",
+    "metrics",
 }
 
 
@@ -96,8 +95,11 @@ def encode_state(estimator, params):
     kinds = cls._fitted_attributes
     optional = getattr(cls, "_optional_attributes", frozenset())
     undeclared = sorted(
-        name for name in vars(estimator)
-        if name not in params and name not in kinds and name != "model_"
+        name
+        for name in vars(estimator)
+        if name not in params
+        and name not in kinds
+        and name != "model_"
         and not name.startswith("_")
     )
     if undeclared:
@@ -149,19 +151,6 @@ def _encode_scaler(scaler, where):
 # reading
 
 
-def estimator_class(name):
-    """skae's public estimator class called ``name``; ``None`` for any other name."""
-    import skae
-
-    from ._base import BaseAutoencoder
-
-    public = getattr(skae, "_PUBLIC", {})
-    cls = getattr(skae, name) if isinstance(name, str) and name in public else None
-    if isinstance(cls, type) and issubclass(cls, BaseAutoencoder) and cls is not BaseAutoencoder:
-        return cls
-    return None
-
-
 def build_estimator(name, encoded):
     """An unfitted estimator of the class called ``name``, with the parameters in ``encoded``."""
     cls = estimator_class(name)
@@ -170,7 +159,8 @@ def build_estimator(name, encoded):
     defaults = set(cls().get_params(deep=False))
     prefixes = _ROUTING_PREFIXES | set(getattr(cls, "_routing_prefixes", ()))
     unknown = sorted(
-        name for name in encoded
+        name
+        for name in encoded
         if name not in defaults and not ("__" in name and name.split("__", 1)[0] in prefixes)
     )
     if unknown:
@@ -220,8 +210,7 @@ def decode_state(estimator, encoded):
     n = sizes["n_features_in_"]
     sizes["latent_dim"] = sizes.get("latent_dim_", estimator.latent_dim)
     sizes[None] = None
-    if hasattr(estimator, "_n_members"):  # the outlier detector's ensemble
-        sizes["n_members"] = estimator._n_members()
+    sizes.update(estimator._array_sizes())  # e.g. the outlier detector's ensemble
     if type(sizes["latent_dim"]) is not int:
         raise Refused("it holds no latent_dim_ and its latent_dim is not an int.")
     state = {}
@@ -234,20 +223,19 @@ def decode_state(estimator, encoded):
         if kind == "names" and decoded.shape != (n,):
             raise Refused(f"its {name} holds {len(decoded)} names for {n} features.")
         if kind == "array":
-            shape = _ARRAY_SHAPES.get(name)
+            shape = cls._array_shapes.get(name)
             expected = None if shape is None else tuple(sizes[s] for s in shape)
             if expected is not None and (
                 len(decoded.shape) != len(expected)
                 or any(
-                    e is not None and e != a
-                    for e, a in zip(expected, decoded.shape, strict=True)
+                    e is not None and e != a for e, a in zip(expected, decoded.shape, strict=True)
                 )
             ):
                 raise Refused(
                     f"its {name} has the shape {decoded.shape}, expected "
                     f"{expected} ({', '.join(str(s) for s in shape)})."
                 )
-        if name in _POSITIVE and not np.all(np.asarray(decoded) > 0):
+        if name in cls._positive_attributes and not np.all(np.asarray(decoded) > 0):
             raise Refused(f"its {name} is not positive.")
         if kind in ("float", "array") and not np.all(np.abs(decoded) <= _MAX_MAGNITUDE):
             raise Refused(f"its {name} is beyond {_MAX_MAGNITUDE:g} in magnitude.")
@@ -255,23 +243,22 @@ def decode_state(estimator, encoded):
     if estimator.architecture == "conv":
         shape = estimator.image_shape
         if not (
-            isinstance(shape, (tuple, list)) and len(shape) in (2, 3)
-            and all(type(v) is int and v > 0 for v in shape) and math.prod(shape) == n
+            isinstance(shape, (tuple, list))
+            and len(shape) in (2, 3)
+            and all(type(v) is int and v > 0 for v in shape)
+            and math.prod(shape) == n
         ):
-            raise Refused(
-                f"its image_shape {shape!r} does not hold n_features_in_ = {n} values."
-            )
+            raise Refused(f"its image_shape {shape!r} does not hold n_features_in_ = {n} values.")
     return state
 
 
 def _decode_scaler(value, where, scaling, n):
-    from . import _scaling
-
     expected = FunctionTransformer if scaling is None else _scaling.SCALERS.get(scaling)
     if not isinstance(value, dict) or set(value) != {"class", "params", "fitted"}:
         raise Refused(f"its {where} is not a scaler as skae writes one.")
     if (
-        expected is None or value["class"] != expected.__name__
+        expected is None
+        or value["class"] != expected.__name__
         or _SCALERS.get(value["class"]) is not expected
     ):
         raise Refused(
@@ -316,7 +303,8 @@ def _decode_scaler(value, where, scaling, n):
         elif kind == "count":
             counts = np.asarray(decoded)
             if (
-                isinstance(decoded, (bool, np.bool_)) or counts.dtype.kind not in "iuf"
+                isinstance(decoded, (bool, np.bool_))
+                or counts.dtype.kind not in "iuf"
                 or counts.shape not in ((), (n,))
             ):
                 raise Refused(f"its {label} is not a count of rows.")
@@ -324,7 +312,8 @@ def _decode_scaler(value, where, scaling, n):
                 raise Refused(f"its {label} is not a count of rows.")
         elif not (decoded is None and kind == "vector?"):
             if not (
-                isinstance(decoded, np.ndarray) and decoded.dtype.kind == "f"
+                isinstance(decoded, np.ndarray)
+                and decoded.dtype.kind == "f"
                 and decoded.shape == (n,)
             ):
                 raise Refused(f"its {label} is not {n} floats, one per feature.")
@@ -335,8 +324,7 @@ def _decode_scaler(value, where, scaling, n):
         factor, offset = _scaling.affine_map(scaler, n)
         if not (np.isfinite(factor).all() and np.isfinite(offset).all() and np.all(factor > 0)):
             raise Refused(
-                f"its {where} does not scale every column by a finite, positive, "
-                "non-zero factor."
+                f"its {where} does not scale every column by a finite, positive, non-zero factor."
             )
         # Inputs that scale to [-1e3, 1e3]: their squared errors must be finite.
         reach = (np.abs(offset) + 1e3) / factor

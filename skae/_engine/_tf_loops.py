@@ -1,4 +1,4 @@
-"""Compiled training and inference loops for models whose data fit in memory.
+"""TensorFlow: the compiled epoch loop for models whose data fit in memory.
 
 Pure Keras, TensorFlow and NumPy: nothing here knows about scikit-learn.
 
@@ -12,34 +12,24 @@ optimizer behave exactly as in ``Model.fit``. Callbacks run once per epoch,
 as ``Model.fit`` runs them with ``steps_per_execution`` equal to the steps of
 an epoch.
 
-:func:`predict_arrays` calls one compiled forward pass per chunk of rows,
-without the per-call bookkeeping of ``predict_on_batch``.
-
 Compiled functions are traced once per architecture and shared by the models
-of that architecture (:mod:`skae._compiled`), so that the many small fits of
+of that architecture (:mod:`skae._engine._tf_compiled`), so that the many small fits of
 a grid search or a cross-validation pay for tracing once; a model that
 cannot share traces functions of its own. Either way each model's functions
 are found in a weak-keyed table: they are never pickled with it, and die with
 it.
 """
 
-import functools
 import math
-import weakref
 from contextlib import contextmanager
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from . import _compiled
+from ._tf_functions import forget_stale_bindings, function
 
-__all__ = ["fit_arrays", "fit_model", "predict_arrays"]
-
-# model -> {(name, argument signature): compiled function}. Weak keys, and
-# functions that hold the model only weakly (or not at all, when shared), so
-# that a cached function never keeps its model alive.
-_FUNCTIONS = weakref.WeakKeyDictionary()
+__all__ = ["fit_arrays", "fit_model"]
 
 # The Model.fit arguments that fit_arrays honours. Any other one
 # (validation_split, validation_freq, validation_batch_size,
@@ -179,7 +169,7 @@ def fit_arrays(
     train = _as_tensors(x, y, sample_weight)
     valid = None if validation_data is None else _as_tensors(*validation_data)
     _build(model, train, batch_size)
-    _forget_stale_bindings(model)
+    forget_stale_bindings(model)
     callbacks = keras.callbacks.CallbackList(
         callbacks,
         add_history=True,
@@ -208,72 +198,6 @@ def fit_arrays(
     return next(c for c in callbacks.callbacks if isinstance(c, keras.callbacks.History))
 
 
-def predict_arrays(model, x, chunk_size, outputs="model"):
-    """A compiled forward pass of ``model`` as NumPy arrays, ``chunk_size`` rows at a time.
-
-    Parameters
-    ----------
-    model : keras.Model
-        A single-input model.
-    x : ndarray of shape (n_samples, ...)
-        Inputs; converted to the model's input dtype.
-    chunk_size : int
-        Most rows per call, so that only one chunk of intermediate
-        activations is alive at a time.
-    outputs : {"model", "code_and_reconstruction"}, default="model"
-        ``"model"``: ``model(x, training=False)``. ``"code_and_reconstruction"``:
-        for an autoencoder with nested ``"encoder"`` and ``"decoder"`` layers,
-        the code and its decoding, from one pass through the encoder.
-
-    Returns
-    -------
-    outputs : ndarray of shape (n_samples, ...), or a tuple of them
-    """
-    x = np.asarray(x, dtype=model.inputs[0].dtype)
-    forward = _forward_function(model, outputs, x)
-    if len(x) <= chunk_size:
-        return _numpy(forward(x))
-    first = _numpy(forward(x[:chunk_size]))
-    parts = first if isinstance(first, tuple) else (first,)
-    # Preallocated arrays: no list of chunks, no concatenated copy.
-    results = tuple(np.empty((len(x),) + p.shape[1:], dtype=p.dtype) for p in parts)
-    for result, part in zip(results, parts, strict=True):
-        result[:chunk_size] = part
-    for start in range(chunk_size, len(x), chunk_size):
-        chunk = _numpy(forward(x[start : start + chunk_size]))
-        chunk = chunk if isinstance(chunk, tuple) else (chunk,)
-        for result, part in zip(results, chunk, strict=True):
-            result[start : start + chunk_size] = part
-    return results if isinstance(first, tuple) else results[0]
-
-
-def integrated_gradients(function, x, baseline, steps=16):
-    """Each cell's share of ``function(x) - function(baseline)``, by integrated gradients.
-
-    ``function`` maps a float32 tensor of rows to one value per row. The
-    gradient is averaged along the straight path from ``baseline`` to each
-    row (midpoint rule, ``steps`` points) and multiplied by ``x - baseline``:
-    the shares of a row sum to its change of ``function`` (exactly for a
-    quadratic of a linear map, up to the rule's error otherwise).
-    """
-    x = np.asarray(x, np.float32)
-    baseline = np.broadcast_to(np.asarray(baseline, np.float32), x.shape)
-    total = np.zeros(x.shape, np.float64)
-    for alpha in (np.arange(steps) + 0.5) / steps:
-        point = tf.constant(baseline + alpha * (x - baseline))
-        with tf.GradientTape() as tape:
-            tape.watch(point)
-            values = function(point)
-        total += tape.gradient(values, point).numpy()
-    return (x - baseline) * total / steps
-
-
-def _numpy(outputs):
-    if isinstance(outputs, (tuple, list)):
-        return tuple(output.numpy() for output in outputs)
-    return outputs.numpy()
-
-
 # ----------------------------------------------------------------------
 # one epoch, one validation pass
 
@@ -281,7 +205,7 @@ def _numpy(outputs):
 def _train_epoch(model, data, order, batch_size, callbacks):
     """Run one epoch, visiting rows in ``order``, as one compiled call; return its logs."""
     batch = tf.constant(batch_size, tf.int32)
-    run_epoch = _function(model, "train", (data, order, batch))
+    run_epoch = function(model, "train", (data, order, batch))
     model.reset_metrics()
     callbacks.on_train_batch_begin(0)
     run_epoch(data, order, batch)
@@ -293,7 +217,7 @@ def _train_epoch(model, data, order, batch_size, callbacks):
 def _validate(model, data, batch_size, callbacks):
     """Loss and metrics on ``data``, as ``Model.evaluate`` logs them within fit."""
     batch = tf.constant(batch_size, tf.int32)
-    run_test = _function(model, "test", (data, batch))
+    run_test = function(model, "test", (data, batch))
     callbacks.on_test_begin()
     model.reset_metrics()
     callbacks.on_test_batch_begin(0)
@@ -327,112 +251,6 @@ def _row_orders(n_rows, shuffle, seed=None):
     rng = np.random.default_rng(seed)
     while True:
         yield tf.constant(rng.permutation(n_rows), tf.int64)
-
-
-# ----------------------------------------------------------------------
-# compiled functions: shared by an architecture where they can be, else per model
-
-
-def _function(model, name, args):
-    """The compiled function ``name`` of ``model`` for arguments like ``args`` (tensors)."""
-    functions = _FUNCTIONS.setdefault(model, {})
-    signature = (name, *((t.dtype, tuple(t.shape[1:])) for t in tf.nest.flatten(args)))
-    function = functions.get(signature)
-    if function is None:
-        function = _compiled.bind(model, name, _MAKERS[name], args)
-        if function is None:
-            function = _own_function(model, name)
-        functions[signature] = function
-    return function
-
-
-def _forward_function(model, name, x):
-    """The compiled forward pass ``name`` of ``model``, ``x`` an array of its input dtype."""
-    functions = _FUNCTIONS.get(model)
-    function = None if functions is None else functions.get(name)
-    if function is None:
-        function = _compiled.bind(model, name, _MAKERS[name], (tf.convert_to_tensor(x[:1]),))
-        if function is None:
-            function = _own_function(model, name).get_concrete_function()
-        _FUNCTIONS.setdefault(model, {})[name] = function
-    return function
-
-
-def _own_function(model, name):
-    """The function ``name`` traced for ``model`` alone (one per model, made on first use)."""
-    functions = _FUNCTIONS.setdefault(model, {})
-    own = ("own", name)
-    if own not in functions:
-        functions[own] = _MAKERS[name](weakref.ref(model))
-    return functions[own]
-
-
-def _forget_stale_bindings(model):
-    """Drop shared functions bound to variables ``model`` no longer has (it was recompiled)."""
-    functions = _FUNCTIONS.get(model, {})
-    for signature, function in list(functions.items()):
-        if isinstance(function, _compiled.Bound) and not function.binds(model):
-            del functions[signature]
-
-
-def _compile_loop(loop, model_ref):
-    # tf.function keeps its retracing statistics per code object, so one
-    # closure per model would pile up into "excessive retracing" warnings
-    # after a few fits (a grid search); a partial is counted on its own.
-    return tf.function(functools.partial(loop, model_ref), reduce_retracing=True)
-
-
-def _train_loop(model_ref, data, order, batch_size):
-    """Run ``train_step`` on the batches of one epoch, taking rows in ``order``."""
-    model = model_ref()
-    step = _step_function(model, model.train_step)
-    for start in tf.range(0, tf.size(order), batch_size):
-        rows = order[start : start + batch_size]
-        step(tuple(tf.gather(part, rows) for part in data))
-
-
-def _test_loop(model_ref, data, batch_size):
-    """Run ``test_step`` on all batches, in order."""
-    model = model_ref()
-    step = _step_function(model, model.test_step)
-    for start in tf.range(0, tf.shape(data[0])[0], batch_size):
-        step(tuple(part[start : start + batch_size] for part in data))
-
-
-def _make_forward(call, model_ref):
-    """A compiled forward pass for any number of rows, traced once.
-
-    Its concrete function (``get_concrete_function()``) skips the argument
-    dispatch of each call.
-    """
-    spec = model_ref().inputs[0]
-    signature = tf.TensorSpec((None,) + tuple(spec.shape[1:]), spec.dtype)
-    return tf.function(functools.partial(call, model_ref), input_signature=[signature])
-
-
-def _forward(model_ref, x):
-    return model_ref()(x, training=False)
-
-
-def _code_and_reconstruction(model_ref, x):
-    model = model_ref()
-    code = model.get_layer("encoder")(x, training=False)
-    return code, model.get_layer("decoder")(code, training=False)
-
-
-_MAKERS = {
-    "train": functools.partial(_compile_loop, _train_loop),
-    "test": functools.partial(_compile_loop, _test_loop),
-    "model": functools.partial(_make_forward, _forward),
-    "code_and_reconstruction": functools.partial(_make_forward, _code_and_reconstruction),
-}
-
-
-def _step_function(model, step):
-    """``step`` compiled with XLA where ``Model.fit`` would compile it so (GPU)."""
-    if model.jit_compile:
-        return tf.function(step, jit_compile=True)
-    return step
 
 
 # ----------------------------------------------------------------------

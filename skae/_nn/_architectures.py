@@ -1,7 +1,7 @@
 """Keras model builders.
 
 Pure Keras: nothing here knows about scikit-learn (skae's own layers and
-losses are in skae/_layers.py). Each builder returns an
+losses are in skae/_nn/_layers.py). Each builder returns an
 ``(encoder, decoder)`` pair; :func:`assemble` chains them into the
 autoencoder, with an optional layer in front (a denoiser's corruption) or
 between (a variational autoencoder's sampling). The encoder and decoder are
@@ -50,9 +50,7 @@ def _seeded_dense(kernel_initializer, activation, seeds):
 
     def dense(units, name, activation=activation):
         initializer = _initializer(kernel_initializer, next(seeds))
-        return layers.Dense(
-            units, activation=activation, kernel_initializer=initializer, name=name
-        )
+        return layers.Dense(units, activation=activation, kernel_initializer=initializer, name=name)
 
     return dense
 
@@ -276,8 +274,13 @@ def build_conv_autoencoder(
     def conv(layer, units, name, activation=activation, strides=2):
         initializer = _initializer(kernel_initializer, next(seeds))
         return layer(
-            units, 3, strides=strides, padding="same", activation=activation,
-            kernel_initializer=initializer, name=name,
+            units,
+            3,
+            strides=strides,
+            padding="same",
+            activation=activation,
+            kernel_initializer=initializer,
+            name=name,
         )
 
     inputs = keras.Input((n_features,), name="input")
@@ -297,7 +300,8 @@ def build_conv_autoencoder(
     grid = conv_grid(image_shape, len(filters))
     latent = keras.Input((latent_dim,), name="latent")
     y = layers.Dense(
-        grid[0] * grid[1] * filters[-1], activation=activation,
+        grid[0] * grid[1] * filters[-1],
+        activation=activation,
         kernel_initializer=_initializer(kernel_initializer, next(seeds)),
         name="decoder_dense",
     )(latent)
@@ -359,8 +363,9 @@ def split_autoencoder(autoencoder):
 # feature-bagged ensembles: several small autoencoders side by side
 
 
-def build_member_autoencoders(masks, latent_dim, *, hidden_layer_sizes=(32,), activation="relu",
-                              seed=None, **unused):
+def build_member_autoencoders(
+    masks, latent_dim, *, hidden_layer_sizes=(32,), activation="relu", seed=None, **unused
+):
     """Build ``len(masks)`` small dense autoencoders, side by side, each on its columns.
 
     Parameters

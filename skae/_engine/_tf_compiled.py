@@ -28,7 +28,7 @@ Keras' own model classes (no overridden ``train_step``), layers from Keras
 (no ``Lambda``) or registered skae layers (saved by their config), losses
 and metrics from Keras or registered skae losses, a Keras optimizer, no XLA
 (``jit_compile``), no distribution strategy; every other model keeps a
-function of its own (:mod:`skae._loops`). A traced graph whose captures are
+function of its own (:mod:`skae._engine._tf_functions`). A traced graph whose captures are
 not all variables of its model, its optimizer, its metrics or its loss
 objects (a lookup table, a constant tensor) is never shared either.
 
@@ -126,9 +126,7 @@ class Bound:
         """Whether this still runs ``model``'s own variables (not those of an earlier compile)."""
         state = _state(model, self._kind)
         try:
-            return all(
-                state[i].handle is h for i, h in zip(self._plan, self._handles, strict=True)
-            )
+            return all(state[i].handle is h for i, h in zip(self._plan, self._handles, strict=True))
         except IndexError:
             return False
 
@@ -246,7 +244,8 @@ def _loss_variables(model):
     for loss in _flat_objects(arguments.get("loss")):
         if isinstance(loss, keras.losses.Loss):
             found += [
-                value for _, value in sorted(vars(loss).items())
+                value
+                for _, value in sorted(vars(loss).items())
                 if isinstance(value, keras.Variable)
             ]
     return found
@@ -349,8 +348,7 @@ def _shareable_model(model):
     if tf.distribute.has_strategy() or getattr(model, "_distribute_strategy", None) is not None:
         return False
     return all(
-        _own(type(layer)) and type(layer).__name__ not in _OPAQUE_LAYERS
-        for layer in _layers(model)
+        _own(type(layer)) and type(layer).__name__ not in _OPAQUE_LAYERS for layer in _layers(model)
     )
 
 
