@@ -1,5 +1,7 @@
 """Shared fixtures: the one estimator factory, the data generators, the seed sweep.
 
+- ``ESTIMATORS``: every public estimator class (imported by the test modules
+  that run a test over all of them).
 - ``make_estimator(cls=AutoencoderTransformer, **params)``: an estimator with
   small, fast, seeded defaults (``FAST``); every test builds its estimators
   through it and says only what it needs to change.
@@ -20,6 +22,22 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
+
+from skae import (  # noqa: E402
+    AutoencoderOutlierDetector,
+    AutoencoderTransformer,
+    DenoisingAutoencoder,
+    VariationalAutoencoder,
+)
+
+# Every public estimator, in one place: the test modules that run a test
+# over all of them import this list (``from tests.conftest import ESTIMATORS``).
+ESTIMATORS = [
+    AutoencoderTransformer,
+    DenoisingAutoencoder,
+    AutoencoderOutlierDetector,
+    VariationalAutoencoder,
+]
 
 # Small and quick, yet enough to learn something on 400 digits. Seeded, so
 # that a test that does not care about randomness gets the same numbers on
@@ -185,7 +203,7 @@ def make_keras_autoencoder():
     def make(n_features, seed, dropout=0.0, l1=0.0, metrics=None, learning_rate=1e-2):
         import keras
 
-        from skae._architectures import assemble, build_dense_autoencoder
+        from skae._nn import assemble, build_dense_autoencoder
 
         encoder, decoder = build_dense_autoencoder(
             n_features, 2, hidden_layer_sizes=(16,), dropout=dropout, l1=l1, seed=seed

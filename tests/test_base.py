@@ -18,20 +18,12 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils import get_tags
 from tensorflow.python.framework import config as tf_config
 
-import skae._inference
+import skae._base
 from skae import (
     AutoencoderOutlierDetector,
     AutoencoderTransformer,
-    DenoisingAutoencoder,
-    VariationalAutoencoder,
 )
-
-ESTIMATORS = [
-    AutoencoderTransformer,
-    DenoisingAutoencoder,
-    AutoencoderOutlierDetector,
-    VariationalAutoencoder,
-]
+from tests.conftest import ESTIMATORS
 
 
 def _outputs(model, X):
@@ -202,7 +194,7 @@ def test_large_inputs_are_chunked_with_the_same_results(
     X, _ = digits
     model = make_estimator(estimator).fit(X)
     whole, reconstructed = _outputs(model, X), model.predict(X)
-    monkeypatch.setattr(skae._inference, "_INFERENCE_CHUNK", 64)
+    monkeypatch.setattr(skae._base, "_INFERENCE_CHUNK", 64)
     np.testing.assert_allclose(_outputs(model, X), whole, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(model.predict(X), reconstructed, rtol=1e-5, atol=1e-6)
 

@@ -9,21 +9,16 @@ import pytest
 from sklearn.utils.estimator_checks import estimator_checks_generator
 
 from skae import (
-    AutoencoderOutlierDetector,
     AutoencoderTransformer,
     DenoisingAutoencoder,
     VariationalAutoencoder,
 )
+from tests.conftest import ESTIMATORS as ALL_ESTIMATORS
 
 # Small, fast, seeded instances: the checks fit hundreds of times, and each
 # fit builds and traces a new network (conftest's FAST, smaller still).
 CHECKED = dict(latent_dim=2, hidden_layer_sizes=(4,), epochs=2, batch_size=32, random_state=0)
-ESTIMATORS = [
-    AutoencoderTransformer(**CHECKED),
-    DenoisingAutoencoder(**CHECKED),
-    AutoencoderOutlierDetector(**CHECKED),
-    VariationalAutoencoder(**CHECKED),
-]
+ESTIMATORS = [cls(**CHECKED) for cls in ALL_ESTIMATORS]
 ALL = tuple(type(estimator) for estimator in ESTIMATORS)
 RECONSTRUCTING = (AutoencoderTransformer, DenoisingAutoencoder, VariationalAutoencoder)
 

@@ -8,19 +8,11 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from skae import (
     AutoencoderOutlierDetector,
-    AutoencoderTransformer,
-    DenoisingAutoencoder,
-    VariationalAutoencoder,
     _scaling,
 )
+from tests.conftest import ESTIMATORS
 
 SCALINGS = [*sorted(_scaling.SCALERS), None]
-ESTIMATORS = [
-    AutoencoderTransformer,
-    DenoisingAutoencoder,
-    AutoencoderOutlierDetector,
-    VariationalAutoencoder,
-]
 
 
 @pytest.fixture

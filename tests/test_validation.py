@@ -29,13 +29,8 @@ from skae import (
     DenoisingAutoencoder,
     VariationalAutoencoder,
 )
+from tests.conftest import ESTIMATORS
 
-ESTIMATORS = [
-    AutoencoderTransformer,
-    DenoisingAutoencoder,
-    AutoencoderOutlierDetector,
-    VariationalAutoencoder,
-]
 TRANSFORMERS = [AutoencoderTransformer, DenoisingAutoencoder, VariationalAutoencoder]
 # Smaller than conftest's FAST: the grid fits hundreds of times.
 TINY = {"hidden_layer_sizes": (4,), "epochs": 2, "batch_size": 16}
@@ -410,7 +405,7 @@ def test_a_network_that_overflows_is_a_clear_error_not_nan(fitted, estimator, mo
         encoder, decoder = model.get_layer("encoder"), model.get_layer("decoder")
         return nans(encoder.outputs[0]), nans(decoder.outputs[0])
 
-    monkeypatch.setattr(skae._inference, "predict_arrays", overflowed)
+    monkeypatch.setattr(skae._engine, "predict_arrays", overflowed)
     for method in PREDICT_METHODS:
         if hasattr(estimator, method) and method != "corrupt":  # corrupt runs no network
             with pytest.raises(ValueError, match="network overflowed float32"):

@@ -5,7 +5,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from skae import VariationalAutoencoder
-from skae._layers import kl_divergence
+from skae._nn import kl_divergence
 
 VAE = dict(hidden_layer_sizes=(32,), epochs=10)
 CONV = dict(architecture="conv", image_shape=(8, 8), filters=(8, 16))

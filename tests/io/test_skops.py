@@ -1,7 +1,7 @@
 """skops and MLflow: fitted estimators dump and load trusting only skae's own classes.
 
 A fitted estimator's state is its skae model file, as bytes (see
-skae/_persistence.py), which skops stores natively; loading it runs the same
+skae/_io/_persistence.py), which skops stores natively; loading it runs the same
 validation as ``skae.load``. Before, skops recursed without end into the
 Keras model in ``model_`` (RecursionError), and so did MLflow 3's default
 ``mlflow.sklearn.save_model``, which writes skops files.
@@ -15,19 +15,12 @@ from sklearn.preprocessing import StandardScaler
 from skae import (
     AutoencoderOutlierDetector,
     AutoencoderTransformer,
-    DenoisingAutoencoder,
     ModelFileError,
-    VariationalAutoencoder,
 )
+from tests.conftest import ESTIMATORS
 
 sio = pytest.importorskip("skops.io", reason="skops is in the tests extra: pip install '.[tests]'")
 
-ESTIMATORS = [
-    AutoencoderTransformer,
-    AutoencoderOutlierDetector,
-    DenoisingAutoencoder,
-    VariationalAutoencoder,
-]
 METHODS = ["transform", "predict", "score_samples", "decision_function", "reconstruction_error"]
 
 

@@ -1,4 +1,4 @@
-"""skae/_architectures.py and skae/_layers.py: builders, assemble, skae's layers and losses."""
+"""skae/_nn (_architectures.py, _layers.py): builders, assemble, skae's layers and losses."""
 
 import keras
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 from sklearn.decomposition import PCA
 
-from skae._architectures import (
+from skae._nn._architectures import (
     assemble,
     build_conv_autoencoder,
     build_dense_autoencoder,
@@ -15,7 +15,7 @@ from skae._architectures import (
     image_shape_3d,
     split_autoencoder,
 )
-from skae._layers import (
+from skae._nn._layers import (
     Corruption,
     MaskedBinaryCrossentropy,
     MaskedMeanSquaredError,

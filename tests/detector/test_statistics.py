@@ -1,11 +1,11 @@
-"""skae/_outlier_scores.py and the detector's calibration: p-values, FDR, contamination="auto"."""
+"""skae/_detector/_statistics.py and _calibration.py: p-values, FDR, contamination="auto"."""
 
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
 from skae import AutoencoderOutlierDetector, benjamini_hochberg
-from skae import _outlier_scores as scores
+from skae._detector import _statistics as scores
 
 # Small and quick, yet the detector's own defaults otherwise.
 QUICK = dict(epochs=20, n_members=4)

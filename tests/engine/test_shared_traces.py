@@ -1,4 +1,4 @@
-"""skae/_compiled.py: compiled functions traced once per architecture, shared by its models.
+"""skae/_engine/_tf_compiled.py: functions traced once per architecture, shared by its models.
 
 The second fit of an architecture must run the graph traced for the first
 one (nothing traced again), on its own variables, and end with exactly the
@@ -14,15 +14,16 @@ import pytest
 from joblib import parallel_config
 from sklearn.model_selection import GridSearchCV
 
-import skae._compiled as compiled
-import skae._loops as loops
+import skae._engine._tf_compiled as compiled
+import skae._engine._tf_functions as loops
 from skae import (
     AutoencoderOutlierDetector,
     AutoencoderTransformer,
     DenoisingAutoencoder,
     VariationalAutoencoder,
 )
-from skae._loops import fit_arrays, predict_arrays
+from skae._engine._tf_inference import predict_arrays
+from skae._engine._tf_loops import fit_arrays
 
 N_FEATURES = 8
 
@@ -206,7 +207,7 @@ def _key(model, kind="train"):
 
 
 def _dense(seed=0, *, units=16, dropout=0.0, activation="relu", loss="mse", optimizer=None):
-    from skae._architectures import assemble, build_dense_autoencoder
+    from skae._nn import assemble, build_dense_autoencoder
 
     encoder, decoder = build_dense_autoencoder(
         N_FEATURES, 2, hidden_layer_sizes=(units,), dropout=dropout, activation=activation,

@@ -29,6 +29,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, cross_validate
 
 import skae
+import skae._version
 from skae import (
     AutoencoderOutlierDetector,
     AutoencoderTransformer,
@@ -36,11 +37,9 @@ from skae import (
     InconsistentVersionWarning,
     ModelFileError,
     VariationalAutoencoder,
-    _archive,
-    _codec,
-    _file_network,
-    _persistence,
 )
+from skae._io import _archive, _codec, _persistence
+from skae._io import _network as _file_network
 
 FAST = {"hidden_layer_sizes": (16,), "latent_dim": 2, "epochs": 3, "batch_size": 32}
 
@@ -1193,7 +1192,7 @@ def test_pickles_from_other_versions_warn(digits, seed, monkeypatch):
         warnings.simplefilter("error")  # same versions: no warning
         pickle.loads(data)
     writer = skae.__version__
-    monkeypatch.setattr(skae, "__version__", "0.0.1")
+    monkeypatch.setattr(skae._version, "__version__", "0.0.1")  # where skae reads it
     expected = re.escape(f"skae {writer} (installed: 0.0.1)")
     with pytest.warns(InconsistentVersionWarning, match=expected):
         restored = pickle.loads(data)

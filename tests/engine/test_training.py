@@ -1,4 +1,4 @@
-"""skae/_training.py: options, validation split, stopping, schedules, history, rollback."""
+"""skae/_engine/_training.py: options, validation split, stopping, schedules, history, rollback."""
 
 import dataclasses
 import math
@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
 
-from skae import AutoencoderTransformer, DenoisingAutoencoder, _training
-from skae._training import HalveOnPlateau, TrainingOptions
+import skae._engine
+from skae import AutoencoderTransformer, DenoisingAutoencoder
+from skae._engine import _training
+from skae._engine._training import HalveOnPlateau, TrainingOptions
 
 N_ROWS, N_FEATURES = 120, 6
 
@@ -388,7 +390,7 @@ def test_training_options_follow_the_estimator_parameters(make_estimator, digits
         seen.append(options)
         return original(model, x, y, sample_weight, options, **kwargs)
 
-    monkeypatch.setattr(_training, "train", spy)
+    monkeypatch.setattr(skae._engine, "train", spy)
     make_estimator(
         AutoencoderTransformer, epochs=2, batch_size=50, shuffle=False, early_stopping=True,
         validation_fraction=0.2, n_iter_no_change=7, tol=0.5, lr_schedule=None,
