@@ -19,11 +19,11 @@ import os
 # Quieter TensorFlow start-up in test logs; must be set before it is imported.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
 
-from skae import (  # noqa: E402
+from skae import (
     AutoencoderOutlierDetector,
     AutoencoderTransformer,
     DenoisingAutoencoder,
@@ -68,8 +68,7 @@ def _global_random_seeds():
         return [int(value)]
     except ValueError:
         raise pytest.UsageError(
-            f"{_SEED_VARIABLE} must be an int, a range such as '0-4', or 'all'; "
-            f"got {value!r}."
+            f"{_SEED_VARIABLE} must be an int, a range such as '0-4', or 'all'; got {value!r}."
         ) from None
 
 
@@ -209,9 +208,7 @@ def make_keras_autoencoder():
             n_features, 2, hidden_layer_sizes=(16,), dropout=dropout, l1=l1, seed=seed
         )
         model = assemble(encoder, decoder)
-        model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate), loss="mse", metrics=metrics
-        )
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse", metrics=metrics)
         return model
 
     return make

@@ -45,9 +45,7 @@ LIMITS = {
         "returns one value per row, but predict reconstructs rows, as "
         "inverse_transform(transform(X)) does (shape (n_samples, n_features))."
     ),
-    ("check_estimator_sparse_matrix", RECONSTRUCTING): (
-        "As check_estimator_sparse_array."
-    ),
+    ("check_estimator_sparse_matrix", RECONSTRUCTING): ("As check_estimator_sparse_array."),
     ("check_do_not_raise_errors_in_init_or_set_params", ALL): (
         "skae raises TypeError at construction for a keyword that is neither a "
         "parameter nor routed (model__, optimizer__, ...), as Python does for any "
@@ -80,7 +78,8 @@ def _cases():
             suffix = f"({', '.join(f'{k}={v}' for k, v in keywords.items())})" if keywords else ""
             reason = _expected_failure(estimator, check)
             yield pytest.param(
-                estimator, check,
+                estimator,
+                check,
                 id=f"{type(estimator).__name__}-{_check_name(check)}{suffix}",
                 marks=[pytest.mark.xfail(reason=reason, strict=True)] if reason else [],
             )

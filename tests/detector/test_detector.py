@@ -59,9 +59,7 @@ def test_planted_outliers_score_lowest(
     assert y[lowest].sum() >= 0.75 * y.sum()
 
 
-def test_the_detector_finds_outliers_that_no_single_column_reveals(
-    make_estimator, make_off_curve
-):
+def test_the_detector_finds_outliers_that_no_single_column_reveals(make_estimator, make_off_curve):
     X, y = make_off_curve(0)
     # Each column alone: the largest |z| of a row ranks the planted rows
     # little better than chance (they lie inside every column's range).
@@ -92,9 +90,7 @@ def test_auto_contamination_is_tukeys_fence(make_estimator, make_blobs_with_outl
     assert detector.offset_ == pytest.approx(-(q3 + 1.5 * (q3 - q1)))
 
 
-def test_contamination_holds_without_the_neighbours_term(
-    make_estimator, make_blobs_with_outliers
-):
+def test_contamination_holds_without_the_neighbours_term(make_estimator, make_blobs_with_outliers):
     X, _ = make_blobs_with_outliers(0)
     detector = make_estimator(AutoencoderOutlierDetector, **NO_NEIGHBOURS, contamination=0.1)
     labels = detector.fit_predict(X)
@@ -114,8 +110,7 @@ def test_per_feature_errors_name_the_perturbed_column_through_a_column_transform
     frame["city"] = rng.choice(["paris", "lyon", "nice"], size=n)
     frame.loc[7, "spend"] += 8 * frame["spend"].std()  # the planted outlier
     columns = ColumnTransformer(
-        [("num", StandardScaler(), numeric),
-         ("cat", OneHotEncoder(sparse_output=False), ["city"])],
+        [("num", StandardScaler(), numeric), ("cat", OneHotEncoder(sparse_output=False), ["city"])],
     ).set_output(transform="pandas")
     detector = make_estimator(
         AutoencoderOutlierDetector, **DETECTOR, random_state=global_random_seed
@@ -189,7 +184,9 @@ def test_p_values_are_calibrated_on_held_out_rows(
     X, y = make_blobs_with_outliers(global_random_seed, n_inliers=800)
     inliers, outliers = X[y == 0], X[y == 1]
     detector = make_estimator(
-        AutoencoderOutlierDetector, **DETECTOR, calibration_fraction=0.25,
+        AutoencoderOutlierDetector,
+        **DETECTOR,
+        calibration_fraction=0.25,
         random_state=global_random_seed,
     ).fit(inliers[:600])
     assert len(detector.calibration_scores_) == 150

@@ -115,8 +115,9 @@ def test_auto_threshold_is_tukeys_fence_of_the_training_anomalies():
     X = gaussian_inliers(3, 400)
     # Without the neighbours term, whose training values leave each row out
     # of its own neighbours, the training rows score as score_samples does.
-    detector = AutoencoderOutlierDetector(contamination="auto", epochs=3, n_members=2,
-                                          n_neighbors=0, random_state=0).fit(X)
+    detector = AutoencoderOutlierDetector(
+        contamination="auto", epochs=3, n_members=2, n_neighbors=0, random_state=0
+    ).fit(X)
     anomaly = -detector.score_samples(X)
     q1, q3 = np.percentile(anomaly, [25, 75])
     assert detector.offset_ == pytest.approx(-(q3 + 1.5 * (q3 - q1)))

@@ -55,8 +55,12 @@ def test_in_order_fit_arrays_gives_model_fits_numbers(global_random_seed, make_k
     # they compute the same steps: equal up to float32 rounding.
     X, weights = _data(global_random_seed)
     kwargs = dict(
-        batch_size=BATCH_SIZE, epochs=3, shuffle=False, sample_weight=weights,
-        validation_data=(X[:40], X[:40]), verbose=0,
+        batch_size=BATCH_SIZE,
+        epochs=3,
+        shuffle=False,
+        sample_weight=weights,
+        validation_data=(X[:40], X[:40]),
+        verbose=0,
     )
     histories, weights_after = [], []
     for fit in (keras.Model.fit, fit_arrays):
@@ -153,7 +157,11 @@ def test_arguments_the_loop_cannot_honour_go_to_model_fit(
     X, _ = data
     spy = ModelFitSpy(monkeypatch)
     history = fit_model(
-        make_keras_autoencoder(N_FEATURES, 0), X, X, batch_size=BATCH_SIZE, epochs=1,
+        make_keras_autoencoder(N_FEATURES, 0),
+        X,
+        X,
+        batch_size=BATCH_SIZE,
+        epochs=1,
         **{"verbose": 0, **fit_args},
     )
     assert len(spy.calls) == 1 and len(history.history["loss"]) == 1
@@ -163,9 +171,18 @@ def test_arguments_the_loop_honours_stay_in_the_loop(data, make_keras_autoencode
     X, weights = data
     spy = ModelFitSpy(monkeypatch)
     fit_model(
-        make_keras_autoencoder(N_FEATURES, 0), X, X, seed=0, batch_size=BATCH_SIZE, epochs=2,
-        initial_epoch=1, shuffle=True, sample_weight=weights, validation_data=(X, X),
-        callbacks=[], verbose=0,
+        make_keras_autoencoder(N_FEATURES, 0),
+        X,
+        X,
+        seed=0,
+        batch_size=BATCH_SIZE,
+        epochs=2,
+        initial_epoch=1,
+        shuffle=True,
+        sample_weight=weights,
+        validation_data=(X, X),
+        callbacks=[],
+        verbose=0,
     )
     assert spy.calls == []
 

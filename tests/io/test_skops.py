@@ -80,7 +80,8 @@ def test_the_model_file_inside_is_validated_as_skae_load_does(make_estimator, di
     estimator = make_estimator().fit(X[:100])
     state = estimator.__getstate__()
     monkeypatch.setattr(
-        type(estimator), "__getstate__",
+        type(estimator),
+        "__getstate__",
         lambda self: {**state, "_skae_model_file": state["_skae_model_file"][:-100]},
     )
     data = sio.dumps(estimator)
@@ -99,7 +100,9 @@ def test_mlflow_saves_with_skops_by_default(make_estimator, digits, tmp_path):
     path = tmp_path / "detector"
     # pip_requirements given: inferring them would start another Python (~15 s).
     mlflow.save_model(
-        detector, path, skops_trusted_types=[_name(AutoencoderOutlierDetector)],
+        detector,
+        path,
+        skops_trusted_types=[_name(AutoencoderOutlierDetector)],
         pip_requirements=["skae"],
     )
     assert "serialization_format: skops" in (path / "MLmodel").read_text()
