@@ -47,8 +47,8 @@ machine and on what else it runs.
     otherwise: PCA start, early stopping on held-out rows), one epoch each,
     each on new data (a different 90% of the digits training rows). Fit 1
     traces the architecture's compiled functions; fits 2..5 run the traced
-    ones (skae._compiled). The same five fits with sharing switched off
-    (``skae._compiled.ENABLED = False``: every model traces its own, as
+    ones (skae._engine._tf_compiled). The same five fits with sharing switched off
+    (``skae._engine._tf_compiled.ENABLED = False``: every model traces its own, as
     before sharing) come first. The fixed cost is the fit's time less one
     epoch's arithmetic (the time an extra epoch adds, from a 61-epoch fit).
 
@@ -90,8 +90,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.neural_network import MLPRegressor
 
-from skae import AutoencoderTransformer, _compiled
-from skae._architectures import assemble, build_dense_autoencoder
+from skae import AutoencoderTransformer
+from skae._engine import _tf_compiled as _compiled
+from skae._nn import assemble, build_dense_autoencoder
 
 SEED = 0
 # Both sides build the same randomly initialised network and train every epoch.
