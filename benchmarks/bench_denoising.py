@@ -27,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-import skae  # noqa: E402
+import skae
 
 # TensorFlow imported through skae, its start-up notes filtered (skae._quiet);
 # setting TF_CPP_MIN_LOG_LEVEL here would turn that filter off.
@@ -94,7 +94,12 @@ def fit_tutorial(X_train, budget_seconds):
     noisy = add_noise(X_train, SEED + 2).reshape(-1, 28, 28, 1)
     start = time.perf_counter()
     history = model.fit(
-        noisy, images, epochs=1000, batch_size=128, shuffle=True, verbose=0,
+        noisy,
+        images,
+        epochs=1000,
+        batch_size=128,
+        shuffle=True,
+        verbose=0,
         callbacks=[TimeBudget(budget_seconds)],
     )
     seconds = time.perf_counter() - start
@@ -103,7 +108,11 @@ def fit_tutorial(X_train, budget_seconds):
 
 def fit_skae(X_train, latent_dim, epochs, **params):
     dae = DenoisingAutoencoder(
-        latent_dim, noise_level=NOISE, clip=(0, 1), epochs=epochs, random_state=SEED,
+        latent_dim,
+        noise_level=NOISE,
+        clip=(0, 1),
+        epochs=epochs,
+        random_state=SEED,
         **params,
     )
     start = time.perf_counter()
@@ -127,8 +136,10 @@ def require_data(data_dir, *names):
         if not missing:
             return
         problem = f"{data_dir} has no {', '.join(missing)}"
-    print(f"{Path(sys.argv[0]).name}: {problem}; see 'Data for the benchmarks' in the "
-          "README", file=sys.stderr)
+    print(
+        f"{Path(sys.argv[0]).name}: {problem}; see 'Data for the benchmarks' in the README",
+        file=sys.stderr,
+    )
     sys.exit(2)
 
 
@@ -146,18 +157,27 @@ def main():
     report("noisy input", X_test_noisy, X_test, 0.0, 0)
 
     dense, seconds = fit_skae(X_train, args.latent_dim, args.epochs)
-    report("skae DenoisingAutoencoder dense", dense.predict(X_test_noisy), X_test,
-           seconds, dense.n_iter_)
+    report(
+        "skae DenoisingAutoencoder dense",
+        dense.predict(X_test_noisy),
+        X_test,
+        seconds,
+        dense.n_iter_,
+    )
     conv, conv_seconds = fit_skae(
         X_train, args.latent_dim, args.epochs, architecture="conv", image_shape=(28, 28)
     )
-    report("skae DenoisingAutoencoder conv", conv.predict(X_test_noisy), X_test,
-           conv_seconds, conv.n_iter_)
+    report(
+        "skae DenoisingAutoencoder conv",
+        conv.predict(X_test_noisy),
+        X_test,
+        conv_seconds,
+        conv.n_iter_,
+    )
 
     tutorial, seconds, epochs = fit_tutorial(X_train, conv_seconds)
     denoised = tutorial.predict(X_test_noisy.reshape(-1, 28, 28, 1), verbose=0)
-    report("Keras tutorial (same wall time)", denoised.reshape(-1, 784), X_test,
-           seconds, epochs)
+    report("Keras tutorial (same wall time)", denoised.reshape(-1, 784), X_test, seconds, epochs)
 
 
 if __name__ == "__main__":

@@ -154,7 +154,7 @@ class _Session:
         printed = io.StringIO()
         try:
             with contextlib.redirect_stdout(printed):
-                exec(compile(block.code, block.name, "exec"), self.namespace)  # noqa: S102 (the docs' own code)
+                exec(compile(block.code, block.name, "exec"), self.namespace)
         finally:
             os.chdir(previous)
         return printed.getvalue()
