@@ -78,7 +78,9 @@ def _atomic_fit(method):
     a diverged loss, a bad input or Ctrl-C (``KeyboardInterrupt``) included,
     the estimator is put back as it was before the call: unfitted after a
     first fit, and with its former weights, optimizer state and history after
-    ``partial_fit`` or a warm start. Never half-fitted.
+    ``partial_fit`` or a warm start. Never half-fitted. The call runs under
+    :func:`skae._engine.fit_threads`, so that its results do not depend on
+    the machine's thread settings.
     """
 
     @functools.wraps(method)
@@ -86,7 +88,9 @@ def _atomic_fit(method):
         state = dict(vars(self))
         weights = _engine.snapshot(state.get("model_"))
         try:
-            return method(self, *args, **kwargs)
+            # The same bits whatever the thread settings (see _engine._threads).
+            with _engine.fit_threads():
+                return method(self, *args, **kwargs)
         except BaseException:
             vars(self).clear()
             vars(self).update(state)

@@ -11,7 +11,9 @@ Backend-neutral (Keras and NumPy, in :mod:`._training`):
 - :func:`row_losses`, :func:`significantly_lower`, :func:`extend_history`;
 - :func:`snapshot`, :func:`restore`: a model's weights and optimizer state,
   to undo a failed fit;
-- :class:`EpochTasks`: scikit-learn's callback context, one task per epoch.
+- :class:`EpochTasks`: scikit-learn's callback context, one task per epoch;
+- :func:`fit_threads`: the thread settings during a fit, so that an int
+  ``random_state`` gives the same bits whatever the machine's thread settings.
 
 The seam, the functions that one backend implementation provides (chosen by
 ``keras.backend.backend()`` in :mod:`._backend`, the one dispatch point;
@@ -51,6 +53,7 @@ from ._backend import (
     predict_arrays,
     trace_stats,
 )
+from ._threads import fit_threads
 from ._training import (
     EpochTasks,
     TrainingOptions,
@@ -68,6 +71,7 @@ __all__ = [
     "clear_traces",
     "extend_history",
     "fit_model",
+    "fit_threads",
     "integrated_gradients",
     "predict_arrays",
     "restore",
