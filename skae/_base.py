@@ -37,14 +37,21 @@ import warnings
 from dataclasses import replace
 from numbers import Integral, Real
 
-import keras
-import numpy as np
-from sklearn.base import BaseEstimator
-from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
+from ._quiet import import_tensorflow
 
-from . import _engine, _io, _params, _pca, _scaling, _validation
-from ._nn import (
+# Before Keras imports TensorFlow: its start-up notes filtered (skae._quiet)
+# wherever skae is first imported from, a Dask worker unpickling an estimator
+# included (it imports this module, not skae's public names).
+import_tensorflow()
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+from sklearn.base import BaseEstimator  # noqa: E402
+from sklearn.utils import check_random_state  # noqa: E402
+from sklearn.utils.validation import check_is_fitted  # noqa: E402
+
+from . import _engine, _io, _params, _pca, _scaling, _validation  # noqa: E402
+from ._nn import (  # noqa: E402
     MaskedBinaryCrossentropy,
     MaskedMeanSquaredError,
     assemble,
@@ -54,7 +61,7 @@ from ._nn import (
     image_shape_3d,
     split_autoencoder,
 )
-from ._sklearn_compat import (
+from ._sklearn_compat import (  # noqa: E402
     CallbackSupportMixin,
     HasMethods,
     Interval,

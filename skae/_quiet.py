@@ -44,8 +44,14 @@ def import_tensorflow():
         _load()
         return
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
-    with _FilteredStderr():
-        _load()
+    try:
+        with _FilteredStderr():
+            _load()
+    finally:
+        # TensorFlow has read it (once, at its first log line). Left set, child
+        # processes (Dask's nanny workers, joblib's) would inherit it as if the
+        # user had set it, and start without the filter.
+        del os.environ["TF_CPP_MIN_LOG_LEVEL"]
 
 
 def _load():

@@ -9,7 +9,13 @@
 - :mod:`._explain`: a row's anomaly split over its columns.
 """
 
-from ._estimator import AutoencoderOutlierDetector
-from ._statistics import benjamini_hochberg
+from .._quiet import import_tensorflow
+
+# Before the estimator's Keras imports TensorFlow, as in skae/_base.py: its
+# start-up notes filtered, a Dask worker unpickling a detector included.
+import_tensorflow()
+
+from ._estimator import AutoencoderOutlierDetector  # noqa: E402
+from ._statistics import benjamini_hochberg  # noqa: E402
 
 __all__ = ["AutoencoderOutlierDetector", "benjamini_hochberg"]
