@@ -274,6 +274,12 @@ class _BaseAutoencoder(CallbackSupportMixin, BaseEstimator):
         if routed:
             self._user_params = {*getattr(self, "_user_params", ()), *routed}
         plain = {name: value for name, value in params.items() if name not in routed}
+        hint = _params.other_name_hint(set(plain) - set(self.get_params(deep=False)))
+        if hint:  # scikit-learn's message, plus the name skae uses
+            raise ValueError(
+                f"Invalid parameter(s) {sorted(set(plain) - set(self.get_params(deep=False)))} "
+                f"for estimator {type(self).__name__}{hint}."
+            )
         if plain:
             super().set_params(**plain)
         return self
@@ -735,8 +741,25 @@ class _BaseAutoencoder(CallbackSupportMixin, BaseEstimator):
     def _resolve_latent_dim(self, x, weights=None):
         """``latent_dim``, or for a float, the fewest PCA components keeping that variance."""
         if isinstance(self.latent_dim, Integral):
+            self._check_code_width(x.shape[1])
             return int(self.latent_dim)
         return _pca.width_for_variance(x, self.latent_dim, weights)
+
+    # A code wider than the input can copy it unchanged, unless training
+    # forbids that: a sparsity penalty (l1 > 0) or corrupted inputs (the
+    # denoiser sets this to True).
+    _overcomplete_code_allowed = False
+
+    def _check_code_width(self, n_features):
+        """Refuse an int ``latent_dim`` wider than the input, as PCA refuses ``n_components``."""
+        if self.latent_dim <= n_features or self.l1 > 0 or self._overcomplete_code_allowed:
+            return
+        raise ValueError(
+            f"latent_dim={self.latent_dim} must be at most n_features={n_features}: a code "
+            "wider than the input can copy it, as PCA's n_components must be at most "
+            "min(n_samples, n_features). Use a narrower code, or l1 > 0 for a sparse, "
+            "overcomplete one."
+        )
 
     def _assemble(self, encoder, decoder, seed):
         """Chain encoder and decoder into the autoencoder (a hook for subclasses)."""

@@ -35,7 +35,8 @@ class DenoisingAutoencoder(AutoencoderTransformer):
     Parameters
     ----------
     latent_dim : int, default=8
-        Width of the code.
+        Width of the code. It may exceed the number of columns (an
+        overcomplete code): the corruption keeps it from copying the input.
     noise : {"gaussian", "masking", "salt_and_pepper"}, default="gaussian"
         ``"gaussian"`` adds normal noise of standard deviation ``noise_level``;
         ``"masking"`` sets a fraction ``noise_level`` of the cells to 0;
@@ -101,6 +102,10 @@ random_state, verbose, **kwargs
     >>> dae.predict(X_noisy).shape
     (1797, 64)
     """
+
+    # Corrupted inputs keep a code wider than the input from copying it (an
+    # overcomplete denoising autoencoder, as in Vincent et al., 2008).
+    _overcomplete_code_allowed = True
 
     # The network's layers, as model files check them (skae/_io).
     _network_layers = {**AutoencoderTransformer._network_layers, "corruption": Corruption}

@@ -68,13 +68,29 @@ def is_routed(name):
     return routing_prefix(name) in ROUTING_PREFIXES
 
 
+# Names users bring from PCA, MLPRegressor or Keras tutorials -> skae's name.
+_OTHER_NAMES = {
+    "n_components": "latent_dim",
+    "encoding_dim": "latent_dim",
+    "max_iter": "epochs",
+    "learning_rate_init": "learning_rate",
+}
+
+
+def other_name_hint(names):
+    """`` (skae calls n_components latent_dim)`` for the names skae spells otherwise, or ``""``."""
+    hints = [f"{name} is {_OTHER_NAMES[name]}" for name in names if name in _OTHER_NAMES]
+    return f" (in skae, {', '.join(hints)})" if hints else ""
+
+
 def check_routed_names(cls, kwargs):
     """Raise TypeError, as Python does, for a keyword that is neither a parameter nor routed."""
     prefixes = ROUTING_PREFIXES | {"callbacks"}
     unknown = sorted(name for name in kwargs if routing_prefix(name) not in prefixes)
     if unknown:
         raise TypeError(
-            f"{cls.__name__}.__init__() got unexpected keyword argument(s) {unknown}. "
+            f"{cls.__name__}.__init__() got unexpected keyword argument(s) {unknown}"
+            f"{other_name_hint(unknown)}. "
             "Parameters are listed in the class's docstring; routed parameters start "
             f"with one of {sorted(p + '__' for p in prefixes)}."
         )

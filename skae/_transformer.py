@@ -37,7 +37,9 @@ class AutoencoderTransformer(TransformerMixin, _BaseAutoencoder):
         (0, 1) asks for the narrowest code with which PCA keeps that fraction
         of the (scaled) training data's variance, as ``PCA(n_components=0.95)``
         does; started as PCA, the autoencoder keeps at least as much. The
-        width chosen is ``latent_dim_``.
+        width chosen is ``latent_dim_``. An int is at most the number of
+        columns, as PCA's ``n_components`` is (a wider code could copy the
+        input), unless ``l1 > 0`` asks for a sparse, overcomplete code.
     architecture : {"dense", "conv"}, default="dense"
         ``"dense"``: fully connected layers (``hidden_layer_sizes``).
         ``"conv"``: for images arriving flattened as rows of
@@ -369,13 +371,16 @@ class AutoencoderTransformer(TransformerMixin, _BaseAutoencoder):
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, n_features_in_)
-            Reconstructions in the units of the training data.
+        X_original : ndarray or DataFrame of shape (n_samples, n_features_in_)
+            Reconstructions in the units of the training data, in the same
+            container as :meth:`predict`'s: the one ``set_output`` names (as
+            for :meth:`transform`), else the codes' own (a DataFrame of codes
+            gives a DataFrame), with the training data's column names.
         """
         check_is_fitted(self)
         codes = self._check_codes(X)
         reconstruction = self._unscale(self._run(self.decoder_, codes.astype("float32")))
-        return reconstruction.astype(codes.dtype, copy=False)
+        return _validation.like_input(reconstruction.astype(codes.dtype, copy=False), X, self)
 
     def _check_codes(self, Z):
         codes = _validation.check_array_like(Z, "X", type(self).__name__)

@@ -30,7 +30,7 @@ class VariationalAutoencoder(AutoencoderTransformer):
     Parameters
     ----------
     latent_dim : int, default=2
-        Width of the code.
+        Width of the code, at most the number of columns (unless ``l1 > 0``).
     beta : float, default=1.0
         Weight of the KL term (``beta > 1`` is the beta-VAE, which trades
         reconstruction for a more regular code).

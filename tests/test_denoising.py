@@ -222,3 +222,10 @@ def test_score_without_pairs_corrupts_with_a_fixed_seed(make_estimator, digit_im
     noisy = dae.corrupt(X, random_state=0)
     expected = -np.mean((dae.predict(noisy) - X) ** 2)
     assert dae.score(X) == dae.score(X) == pytest.approx(expected)
+
+
+def test_an_overcomplete_code_is_allowed_for_the_denoiser(make_estimator, digits):
+    # Corruption keeps a code wider than the input from copying it.
+    X, _ = digits
+    dae = make_estimator(cls=DenoisingAutoencoder, latent_dim=80).fit(X)
+    assert dae.transform(X).shape == (400, 80)

@@ -283,3 +283,43 @@ def test_conv_needs_a_matching_image_shape(make_estimator, digits, image_shape, 
     X, _ = digits
     with pytest.raises(ValueError, match=match):
         make_estimator(architecture="conv", image_shape=image_shape).fit(X)
+
+
+# ---------------------------------------------------------------------------
+# Names and widths that PCA users bring
+
+
+@pytest.mark.parametrize(("name", "ours"), [("n_components", "latent_dim"), ("max_iter", "epochs")])
+def test_another_libraries_name_gets_skaes_name(name, ours):
+    with pytest.raises(TypeError, match=rf"in skae, {name} is {ours}"):
+        AutoencoderTransformer(**{name: 8})
+    with pytest.raises(ValueError, match=rf"in skae, {name} is {ours}"):
+        AutoencoderTransformer().set_params(**{name: 8})
+
+
+def test_a_code_wider_than_the_input_is_refused_as_pca_refuses_it(make_estimator, digits):
+    X, _ = digits
+    with pytest.raises(ValueError, match=r"n_components=100 must be between 0 and min"):
+        PCA(n_components=100).fit(X)  # the rule followed: at most the input's width
+    with pytest.raises(ValueError, match=r"latent_dim=100 must be at most n_features=64"):
+        make_estimator(latent_dim=100).fit(X)
+    assert make_estimator(latent_dim=64).fit(X).transform(X).shape == (400, 64)
+
+
+@pytest.mark.parametrize("params", [dict(latent_dim=0.9), dict(latent_dim=70, l1=1e-4)])
+def test_a_float_width_or_a_sparse_code_is_not_refused(make_estimator, digits, params):
+    X, _ = digits
+    codes = make_estimator(**params).fit(X).transform(X)
+    assert codes.shape[1] == (70 if "l1" in params else codes.shape[1])
+
+
+def test_reconstructions_share_a_container_under_set_output(make_estimator, digits):
+    X, _ = digits
+    frame = pd.DataFrame(X, columns=[f"pixel{i}" for i in range(64)])
+    ae = make_estimator().set_output(transform="pandas").fit(frame)
+    codes = ae.transform(frame)
+    back = ae.inverse_transform(codes)
+    assert isinstance(codes, pd.DataFrame) and isinstance(back, pd.DataFrame)
+    assert list(back.columns) == list(frame.columns)
+    assert isinstance(ae.predict(frame), pd.DataFrame)  # reconstructions, the same rule
+    np.testing.assert_allclose(back.to_numpy(), ae.predict(frame).to_numpy(), rtol=1e-5, atol=1e-5)

@@ -8,6 +8,7 @@ explanations are functions in :mod:`._statistics`, :mod:`._calibration` and
 """
 
 import math
+import warnings
 from numbers import Integral, Real
 
 import keras
@@ -31,6 +32,9 @@ _AUTO_STEPS = 1500
 _WARMUP = 0.2
 # Most training rows kept as the neighbours' reference (a random sample beyond).
 _MAX_REFERENCE = 20_000
+# Below this many rows, a threshold (a quantile or Tukey's fence of their
+# scores) is mostly chance: fit and calibrate warn.
+_FEW_ROWS = 20
 
 
 @register_estimator
@@ -68,6 +72,7 @@ class AutoencoderOutlierDetector(
     ----------
     latent_dim : int or "auto", default="auto"
         Width of each member's code; ``"auto"`` follows the number of columns.
+        An int is at most the number of columns (unless ``l1 > 0``).
     contamination : "auto" or float in (0, 0.5], default="auto"
         Sets ``offset_``. A float: the expected fraction of outliers in the
         training data, so that this fraction of the training rows is
@@ -442,6 +447,7 @@ feature_names_in_
         if in_reference is not None:
             terms = self._terms(errors, codes, nearest)
         self.offset_ = threshold(self._combine(terms), self.contamination)
+        _warn_if_few_rows(len(scaled), "training")
 
     # ------------------------------------------------------------------
     # scores
@@ -544,10 +550,16 @@ feature_names_in_
         return np.where(self.decision_function(X) < 0, -1, 1)
 
     def transform(self, X):
-        """Encode ``X`` into the members' codes, side by side.
+        """Encode ``X`` into the members' codes, side by side: ``n_members * latent_dim_`` columns.
 
-        The codes can be plotted (``skae.plotting``) or passed on in a
-        Pipeline; ``get_feature_names_out`` names them.
+        The detector is an ensemble of ``n_members`` autoencoders, each coding
+        its own subset of the columns (``member_masks_``) into ``latent_dim_``
+        values; ``transform`` returns all of them, member 0's code first. The
+        result can therefore be wider than the input: 30 columns give 8
+        members x 8 = 64. For one code per row, as PCA's, use
+        :class:`AutoencoderTransformer`; for one member's code, take columns
+        ``m * latent_dim_`` to ``(m + 1) * latent_dim_``.
+        ``get_feature_names_out`` names the columns.
 
         Parameters
         ----------
@@ -558,6 +570,15 @@ feature_names_in_
         -------
         codes : ndarray of shape (n_samples, n_members * latent_dim_)
             Float32 for float32 input, float64 otherwise.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skae import AutoencoderOutlierDetector
+        >>> X = np.random.RandomState(0).normal(size=(100, 6))
+        >>> detector = AutoencoderOutlierDetector(n_members=4, epochs=1, random_state=0).fit(X)
+        >>> detector.latent_dim_, detector.transform(X).shape  # 4 members x 3
+        (3, (100, 12))
         """
         check_is_fitted(self)
         X_checked = self._check_X(X)
@@ -589,6 +610,7 @@ feature_names_in_
         check_is_fitted(self)
         self.calibration_scores_ = np.sort(self.score_samples(X))
         self.offset_ = threshold(self.calibration_scores_, self.contamination)
+        _warn_if_few_rows(len(self.calibration_scores_), "calibration")
         return self
 
     def p_values(self, X):
@@ -738,3 +760,15 @@ class _TrimAfter(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self.first = epoch if self.first is None else self.first
         self.switch.assign(1.0 if epoch - self.first >= self.warmup else 0.0)
+
+
+def _warn_if_few_rows(n_rows, kind):
+    """Warn that ``offset_`` rests on ``n_rows`` rows' scores, when they are few."""
+    if n_rows < _FEW_ROWS:
+        warnings.warn(
+            f"The threshold offset_ rests on the scores of {n_rows} {kind} row(s), fewer "
+            f"than {_FEW_ROWS}: predict's labels are mostly chance. Fit (or calibrate) on "
+            "more rows; a partial_fit sets the threshold from its batch alone.",
+            UserWarning,
+            stacklevel=3,
+        )

@@ -292,3 +292,23 @@ def test_partial_fit_refits_the_statistics_on_the_batch(make_estimator, make_blo
     batch = X[:100]
     detector.partial_fit(batch)
     assert np.percentile(detector.score_samples(batch), 10) == pytest.approx(detector.offset_)
+
+
+def test_a_threshold_on_few_rows_warns_with_their_count(tabular):
+    detector = AutoencoderOutlierDetector(epochs=1, n_members=2, random_state=0).fit(tabular)
+    with pytest.warns(UserWarning, match=r"scores of 3 training row\(s\), fewer than 20"):
+        detector.partial_fit(tabular[:3])
+    with pytest.warns(UserWarning, match=r"scores of 5 calibration row\(s\)"):
+        detector.calibrate(tabular[:5])
+
+
+def test_a_threshold_on_enough_rows_does_not_warn(tabular, recwarn):
+    AutoencoderOutlierDetector(epochs=1, n_members=2, random_state=0).fit(tabular[:20])
+    assert not [w for w in recwarn if "threshold offset_" in str(w.message)]
+
+
+def test_transform_returns_every_members_code(tabular):
+    detector = AutoencoderOutlierDetector(epochs=1, n_members=3, random_state=0).fit(tabular)
+    codes = detector.transform(tabular)
+    assert codes.shape == (200, 3 * detector.latent_dim_)
+    assert len(detector.get_feature_names_out()) == codes.shape[1]
