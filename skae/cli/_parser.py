@@ -2,8 +2,6 @@
 
 import argparse
 
-from . import _commands
-
 DEFAULT_LATENT_DIMS = (2, 4, 8)
 
 EXIT_STATUS = """\
@@ -23,7 +21,8 @@ def build_parser():
     Returns
     -------
     parser : argparse.ArgumentParser
-        Parsed arguments carry the command's function as ``command``.
+        Parsed arguments name their command as ``command`` (a function of
+        ``_commands``, imported only to run it: ``--help`` needs no NumPy).
 
     Examples
     --------
@@ -88,7 +87,7 @@ receive the whole table once scoring has succeeded, or nothing.""",
         "extension; CSV for - (stdout) and devices (default: CSV on stdout)",
     )
     _add_model_options(parser, "score")
-    parser.set_defaults(command=_commands.score)
+    parser.set_defaults(command="score")
 
 
 def _add_explain(commands):
@@ -123,7 +122,7 @@ The output is written whole or not at all, as for 'skae score'.""",
         help="output file, CSV (.csv, .csv.gz) or Parquet (.parquet, .pq) by its "
         "extension; CSV for - (stdout) and devices (default: CSV on stdout)",
     )
-    parser.set_defaults(command=_commands.explain)
+    parser.set_defaults(command="explain")
 
 
 def _add_fit(commands):
@@ -157,7 +156,7 @@ describe the whole file rather than its last chunk.""",
         help="AutoencoderOutlierDetector or AutoencoderTransformer (default: detector)",
     )
     _add_model_options(parser, "fit")
-    parser.set_defaults(command=_commands.fit)
+    parser.set_defaults(command="fit")
 
 
 def _add_compare(commands):
@@ -186,7 +185,7 @@ loaded in memory.""",
         help="fraction of the rows held out for testing (default: 0.25)",
     )
     _add_model_options(parser, "compare")
-    parser.set_defaults(command=_commands.compare)
+    parser.set_defaults(command="compare")
 
 
 def _command(commands, name, summary, description, examples):
@@ -226,8 +225,13 @@ def _add_data_options(parser, score, chunks=True):
         )
     parser.add_argument(
         "-q", "--quiet", action="store_true",
-        help="no progress or summary on stderr; errors and notes on ignored "
+        help="no progress or summary on stderr; errors, warnings and notes on ignored "
         "columns are still shown (default: off)",
+    )
+    parser.add_argument(
+        "--progress", action="store_true",
+        help="show progress when stderr is not a terminal too, one line per epoch or "
+        "pass (default: one line updated in place on a terminal, none in a log or pipe)",
     )
 
 
