@@ -15,6 +15,7 @@ import pandas as pd
 
 from ._messages import Progress, UsageError, epoch_progress, note, progress_mode
 from ._models import (
+    api,
     check_contamination,
     check_model_options,
     load_detector,
@@ -156,6 +157,7 @@ def compare(args):
     if not latent_dims:
         raise UsageError(f"--latent-dims: need a size smaller than the {n_features} columns")
 
+    api()  # TensorFlow's start-up log filtered before anything imports it
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import StandardScaler
 

@@ -104,6 +104,7 @@ def train(args, kind, table):
     estimator : AutoencoderOutlierDetector or AutoencoderTransformer
     """
     chunks = table.chunks(args.chunksize, args.columns)
+    api()  # TensorFlow's start-up log filtered before the progress callback imports Keras
     if args.chunksize is None:
         X = next(chunks)
         check_rows(len(X), table.path)

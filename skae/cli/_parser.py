@@ -55,12 +55,13 @@ def _add_score(commands):
 Score every row of DATA with an AutoencoderOutlierDetector: trained on DATA
 itself, or loaded from a file written by 'skae fit' (--model). One output row
 per input row, in input order, with the columns
-  row    position of the row in DATA, from 0 (header not counted)
+  row      position of the row in DATA, from 0 (header not counted)
   score    score_samples: higher is more normal
   label    +1 inlier, -1 outlier (score below the detector's threshold offset_)
   p_value  only for a detector with calibration rows (--calibration-fraction):
            its conformal p-value, small means unusual
-A summary (rows, outliers flagged) goes to stderr.
+A summary (rows, outliers flagged) goes to stderr; so does progress, on a
+terminal (one line, updated in place) or with --progress.
 
 Scoring reads DATA in chunks (--chunksize, default 100000 rows), so with
 --model a file larger than memory can be scored. Training on DATA follows
@@ -103,8 +104,12 @@ contribution to the row's anomaly, with the columns
   column        the column's name
   contribution  its share of the row's anomaly (-score_samples)
   value         the row's value in that column
-  expected      the value the model expected there (its reconstruction)
+  expected      what the detector expected in that column for this row: its
+                reconstruction of the cell (the mean over its ensemble), in
+                the column's units; the farther from value, the more unusual
 See AutoencoderOutlierDetector.explain for how contributions are computed.
+In a CSV output, names that a spreadsheet would run as formulas (starting
+with = + - @, a tab or a carriage return) are written after a ' (OWASP).
 The output is written whole or not at all, as for 'skae score'.""",
         """\
   skae fit sensors.csv -o sensors.skae --random-state 0
