@@ -255,9 +255,19 @@ def evaluate_table(path, sizes, detectors):
                 record["auc"].append(float(roc_auc_score(y_test, -normality)))
                 record["ap"].append(float(average_precision_score(y_test, -normality)))
                 record["seconds"].append(seconds)
-                if flags is not None:
-                    record["flagged"].append(float(np.mean(flags[y_test == 0])))
+                # flags: one array, or {rule: array} for several threshold rules.
+                for key, value in _flag_rules(flags).items():
+                    record.setdefault(key, []).append(float(np.mean(value[y_test == 0])))
     return results
+
+
+def _flag_rules(flags):
+    """{record key: flags}: "flagged" for one array, "flagged_RULE" for a dict of rules."""
+    if flags is None:
+        return {}
+    if isinstance(flags, dict):
+        return {f"flagged_{rule}": value for rule, value in flags.items()}
+    return {"flagged": flags}
 
 
 def run(data_dir, pool, sizes, families, detectors, jobs=1, tables=None):
@@ -363,9 +373,19 @@ def print_flagged(results):
     rows = []
     for family, by_size in results.items():
         for size, cell in by_size.items():
-            flaggers = sorted({d for r in cell.values() for d in r if r[d]["flagged"]})
-            for d in flaggers:
-                shares = {t: np.mean(r[d]["flagged"]) for t, r in cell.items() if d in r}
+            flaggers = sorted(
+                {
+                    (d, k)
+                    for r in cell.values()
+                    for d in r
+                    for k in r[d]
+                    if k.startswith("flagged") and r[d][k]
+                }
+            )
+            for d, key in flaggers:
+                shares = {t: np.mean(r[d][key]) for t, r in cell.items() if r.get(d, {}).get(key)}
+                if key != "flagged":
+                    d = f"{d} ({key.removeprefix('flagged_')})"
                 worst = max(shares, key=shares.get)
                 rows.append(
                     f"| {family} | {size} | {d} | {np.mean(list(shares.values())):.3f} | "
