@@ -6,6 +6,7 @@ Usage::
         [--sizes 64 256 1024 full] [--families tabular embeddings]
         [--baselines benchmarks/results/baselines_tuning.json]
         [--out results.json] [--log benchmarks/outlier_candidates.md]
+    python benchmarks/outlier_candidates.py DATA_DIR --compare A.json B.json ... --detectors ...
 
 Every candidate is a function of one split (``bench_outliers.Split``) that
 returns the test rows' normality (bigger = more normal) and the test rows it
@@ -275,16 +276,40 @@ def log_rows(candidate_results, baselines, names):
     return rows
 
 
+def merge_files(paths):
+    """Per-table records of several results files, merged (same tables, sizes and splits)."""
+    results, skipped = {}, {}
+    for path in paths:
+        payload = json.loads(Path(path).read_text())
+        for family, by_size in payload["results"].items():
+            for size, cell in by_size.items():
+                target = results.setdefault(family, {}).setdefault(size, {})
+                for table, records in cell.items():
+                    target.setdefault(table, {}).update(records)
+                skipped.setdefault(family, {})[size] = payload["skipped"][family][size]
+    return results, skipped
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data_dir")
-    parser.add_argument("--candidates", nargs="+", required=True, choices=list(CANDIDATES))
+    parser.add_argument("--candidates", nargs="+", choices=list(CANDIDATES))
+    parser.add_argument(
+        "--compare",
+        nargs="+",
+        help="print the summary of these results files together; run nothing",
+    )
+    parser.add_argument("--detectors", nargs="+", help="with --compare: the detectors to show")
     parser.add_argument("--sizes", nargs="+", default=["64", "256", "1024"], choices=bench.SIZES)
     parser.add_argument("--families", nargs="+", default=list(bench.FAMILIES))
     parser.add_argument("--baselines", default="benchmarks/results/baselines_tuning.json")
     parser.add_argument("--out", help="write every split's figures to this JSON file")
     parser.add_argument("--log", default="benchmarks/outlier_candidates.md")
     args = parser.parse_args()
+    if args.compare:
+        results, skipped = merge_files(args.compare)
+        bench.print_tables(results, skipped, args.detectors, per_table=False)
+        return
     detectors = {name: CANDIDATES[name][1] for name in args.candidates}
     results, skipped = bench.run(args.data_dir, "tuning", args.sizes, args.families, detectors)
     command = "python " + " ".join(sys.argv)
