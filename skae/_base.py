@@ -461,7 +461,8 @@ class _BaseAutoencoder(CallbackSupportMixin, BaseEstimator):
             fit_args.pop(name, None)
         return _engine.TrainingOptions(
             epochs=own.get("epochs", self.epochs),
-            batch_size=own.get("batch_size", self.batch_size),
+            # No batch larger than the data: 2**62 would overflow TensorFlow's int32.
+            batch_size=min(own.get("batch_size", self.batch_size), max(1, n_rows)),
             shuffle=own.get("shuffle", self.shuffle),
             verbose=own.get("verbose", self.verbose),
             early_stopping=self.early_stopping,

@@ -175,11 +175,11 @@ def test_csv_and_parquet_input_give_the_same_scores(capsys, tmp_path, files):
 
 
 def test_score_writes_csv_to_stdout(capsys, files):
-    status, out, err = run(capsys, "score", files["parquet"], *TRAIN)
+    status, out, err = run(capsys, "score", files["parquet"], "--progress", *TRAIN)
     assert status == 0, err
     scores = read_csv(pd.io.common.StringIO(out))
     assert list(scores.columns) == ["row", "score", "label"] and len(scores) == N_ROWS
-    assert "Epoch 3/3" in err  # Keras' progress goes to stderr, not into the CSV
+    assert "skae: epoch 3/3, loss " in err  # progress goes to stderr, not into the CSV
 
 
 @pytest.mark.parametrize("chunksize", [None, 37, 1000])
@@ -313,6 +313,7 @@ def test_streamed_detector_threshold_describes_the_whole_file(capsys, tmp_path):
         100,
         "--contamination",
         "0.05",
+        "--progress",
         *TRAIN,
     )
     assert status == 0, err
@@ -486,7 +487,8 @@ ERRORS = {
     "text column chosen": (
         lambda d: ["score", nan_csv(d), "--columns", "name"],
         1,
-        "non-numeric value 'sensor0' in column 'name' at row 0",
+        "column 'name' holds text, not numbers (e.g. 'sensor0' at row 0, rows counted from "
+        "0): encode it as numbers (e.g. one 0/1 column per category), or leave it out",
     ),
     "empty file": (lambda d: ["score", write_text(d / "e.csv", "a,b\n")], 1, "no data rows"),
     "corrupt parquet": (
@@ -888,6 +890,7 @@ def test_sigterm_removes_partial_output_and_exits_143(tmp_path, files):
             "100000",
             "--hidden-layer-sizes",
             "8",
+            "--progress",
         ],
         cwd=tmp_path,
         stderr=subprocess.PIPE,
@@ -895,7 +898,7 @@ def test_sigterm_removes_partial_output_and_exits_143(tmp_path, files):
         env=CLEAN_ENV,
     )
     for line in process.stderr:  # training has started: a temporary output exists
-        if line.startswith("Epoch 2/"):
+        if line.startswith("skae: epoch 2/"):
             break
     assert len(os.listdir(out)) == 1 and os.listdir(out)[0].endswith(".partial")
     process.send_signal(signal.SIGTERM)

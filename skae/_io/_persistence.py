@@ -253,6 +253,8 @@ def _guarded(label, path, load_, *args):
     except Refused as error:
         raise ModelFileError(f"Cannot load {label}: {error}", path) from error
     except Exception as error:
+        if isinstance(error, OSError) and error.errno is not None:
+            raise  # the system's (a full temporary folder, ENOSPC), not the file's
         raise ModelFileError(
             f"Cannot load {label}: it is damaged or not a skae model file "
             f"({type(error).__name__}: {error}).",
@@ -332,7 +334,7 @@ def _check_versions(saved, strict=True, stacklevel=4):
     current = versions()
     saved = saved if isinstance(saved, dict) else {}
     errors = []
-    if _release(saved.get("skae")) > _release(current["skae"]):
+    if _newer(saved.get("skae"), current["skae"]):
         errors.append(
             f"This model was saved with skae {saved.get('skae')}, newer than the "
             f"installed skae {current['skae']}: upgrade skae to load it."
@@ -383,6 +385,16 @@ def versions():
         "scikit-learn": sklearn.__version__,
         "numpy": np.__version__,
     }
+
+
+def _newer(saved, current):
+    """Whether version ``saved`` is newer than ``current`` (PEP 440: 0.1.0rc1 < 0.1.0)."""
+    from packaging.version import InvalidVersion, Version  # a dependency of Keras
+
+    try:
+        return Version(str(saved)) > Version(str(current))
+    except InvalidVersion:
+        return _release(saved) > _release(current)
 
 
 def _release(version):

@@ -10,7 +10,6 @@ training the autoencoder trains them, and a reloaded autoencoder hands them
 back with their weights still shared (see :func:`split_autoencoder`).
 """
 
-import random
 from numbers import Integral
 
 import keras
@@ -30,15 +29,19 @@ def _seed_stream(seed):
 def _initializer(name, seed):
     """The named Keras initializer, seeded when it draws random numbers.
 
-    Keras gives an initializer made from its name alone a seed drawn from
-    Python's global ``random``: that draw is undone, so a seeded fit leaves
-    the global stream as it found it.
+    Keras gives a random initializer made from its name alone a seed drawn
+    from Python's global ``random``. Asking for the initializer with its seed
+    in its config draws nothing, so a seeded fit never touches the global
+    stream (undoing a draw afterwards would also undo another thread's draws
+    made in between). Initializers that take no seed (``"zeros"``) draw
+    nothing either and are made from their name.
     """
-    state = random.getstate()
-    try:
-        initializer = keras.initializers.get(name)
-    finally:
-        random.setstate(state)
+    if isinstance(name, str):
+        try:
+            return keras.initializers.get({"class_name": name, "config": {"seed": seed}})
+        except (TypeError, ValueError):
+            pass  # an initializer without a seed argument
+    initializer = keras.initializers.get(name)
     config = initializer.get_config()
     if "seed" in config:
         initializer = type(initializer).from_config({**config, "seed": seed})

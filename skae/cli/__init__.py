@@ -26,9 +26,16 @@ Outputs
 -------
 An output file is written under a unique temporary name beside it and
 renamed when complete: a failed or interrupted run leaves nothing behind,
-and two runs writing the same file cannot mix their rows. Stdout, and
-targets that are not regular files (``/dev/null``, a named pipe), receive
-the whole output once the work has succeeded, or nothing.
+two runs writing the same file cannot mix their rows, and a file replaced
+keeps its permissions. Stdout, and targets that are not regular files
+(``/dev/null``, a named pipe), receive the whole output once the work has
+succeeded, or nothing; terminating signals wait for that copy to end. An
+output that is an input (any name of the same file, or stdout appended to
+DATA) or a symbolic link is refused before any work. In CSV outputs, text
+a spreadsheet would run as a formula is written after a ``'`` (OWASP).
+
+Progress goes to stderr as one line rewritten in place on a terminal, and
+not at all elsewhere unless ``--progress`` (one line per epoch or pass).
 
 Exit status
 -----------
@@ -37,7 +44,8 @@ Exit status
 a model that is not a detector, training that diverged, a full disk), and
 for an internal error; 2 for a usage error (a bad option, a missing input
 file, an unknown file type, no numeric column); 130 on SIGINT (Ctrl-C),
-143 on SIGTERM and 129 on SIGHUP, after removing any temporary output.
+143 on SIGTERM and 129 on SIGHUP, after removing any temporary output (a
+signal ignored at start, as under ``nohup``, stays ignored).
 When the reader of stdout stops reading (``skae score DATA | head``),
 skae stops quietly with status 0.
 
@@ -46,9 +54,11 @@ exception the command line does not expect (a bug) is reported as an
 "internal error" with its type; set ``SKAE_TRACEBACK=1`` to see its
 traceback.
 
-Only the standard library, NumPy and pandas are imported at start-up:
-TensorFlow, scikit-learn and pyarrow are imported by the commands that need
-them, TensorFlow with its start-up log filtered (see ``skae._quiet``).
+Only the standard library is imported at start-up (``--help`` imports
+nothing else), and the signal handlers are set first: NumPy and pandas are
+imported to run a command, TensorFlow, scikit-learn and pyarrow by the
+commands that need them, TensorFlow with its start-up log filtered (see
+``skae._quiet``).
 """
 
 from ._main import main

@@ -13,8 +13,9 @@ from contextlib import redirect_stdout
 import numpy as np
 import pandas as pd
 
-from ._messages import Progress, UsageError, keras_verbose, note
+from ._messages import Progress, UsageError, epoch_progress, note, progress_mode
 from ._models import (
+    api,
     check_contamination,
     check_model_options,
     load_detector,
@@ -22,7 +23,7 @@ from ._models import (
     train,
     trained_columns,
 )
-from ._output import Destination, TableWriter
+from ._output import Destination, TableWriter, check_stdout, write_stdout
 from ._tables import Table
 
 # Rows per chunk when scoring and no --chunksize is given: scoring always
@@ -42,7 +43,7 @@ def score(args):
     table = Table(args.data, args.sep, args.decimal)
     if args.model is not None:
         check_model_options(args)
-    with Destination(args.output, "table") as out:
+    with Destination(args.output, "table", inputs(args)) as out:
         check_contamination(args)
         if args.model is None:
             detector = train(args, "detector", table)
@@ -50,7 +51,7 @@ def score(args):
             detector = load_detector(args.model)
         columns = args.columns or trained_columns(detector)
         chunks = table.chunks(args.chunksize or SCORE_CHUNKSIZE, columns)
-        rows, outliers = _write_scores(detector, chunks, out, args.quiet)
+        rows, outliers = _write_scores(detector, chunks, out, progress_mode(args))
         out.commit()
     if not args.quiet:
         # The contamination is shown: its default is the detector's, not in --help.
@@ -61,10 +62,10 @@ def score(args):
         )
 
 
-def _write_scores(detector, chunks, out, quiet):
+def _write_scores(detector, chunks, out, mode):
     """Score each chunk and append it to ``out``; the rows and outliers counted."""
     writer = TableWriter(out.temp, out.format)
-    progress = Progress("scoring", quiet, log_line=False)
+    progress = Progress(mode)
     rows = outliers = 0
     try:
         calibration = getattr(detector, "calibration_scores_", np.empty(0))
@@ -79,10 +80,10 @@ def _write_scores(detector, chunks, out, quiet):
             writer.append(pd.DataFrame(columns))
             rows += len(chunk)
             outliers += int((labels == -1).sum())
-            progress.update(rows)
+            progress.update(f"scoring: {rows} rows", log=False)
     finally:
         writer.close()
-    progress.close(rows)
+        progress.close()
     return rows, outliers
 
 
@@ -95,8 +96,8 @@ def explain(args):
         The parsed command line.
     """
     table = Table(args.data, args.sep, args.decimal)
-    with Destination(args.output, "table") as out:
-        detector = load_detector(args.model)
+    with Destination(args.output, "table", inputs(args)) as out:
+        detector = load_detector(args.model, "explain")
         columns = args.columns or trained_columns(detector)
         writer = TableWriter(out.temp, out.format)
         explained = 0
@@ -126,11 +127,11 @@ def fit(args):
         raise UsageError("--contamination: only for --kind detector")
     if args.output == "-":
         raise UsageError("-o -: a model is a binary file; give a file name")
-    with Destination(args.output, "model") as out:
+    with Destination(args.output, "model", inputs(args)) as out:
         check_contamination(args)
         estimator = train(args, args.kind, table)
-        # How much Keras prints is the command's choice, not the model's.
-        estimator.set_params(verbose=0)
+        # How much Keras prints, and the progress shown, are the command's, not the model's.
+        estimator.set_params(verbose=0, callbacks=None)
         estimator.save(out.temp)
         out.commit()
     if not args.quiet:
@@ -146,6 +147,7 @@ def compare(args):
         The parsed command line.
     """
     table = Table(args.data, args.sep, args.decimal)
+    check_stdout(inputs(args))
     X = next(table.chunks(None, args.columns)).to_numpy()
     n_features = X.shape[1]
     latent_dims = [k for k in args.latent_dims if k < n_features]
@@ -155,6 +157,7 @@ def compare(args):
     if not latent_dims:
         raise UsageError(f"--latent-dims: need a size smaller than the {n_features} columns")
 
+    api()  # TensorFlow's start-up log filtered before anything imports it
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import StandardScaler
 
@@ -173,8 +176,12 @@ def compare(args):
         WIDTH,
     )
     # One write, after all the work: stdout gets the whole report or nothing.
-    sys.stdout.write(f"{heading}\n\n{frame.to_string(index=False, float_format='{:.4g}'.format)}\n")
-    sys.stdout.flush()
+    write_stdout(f"{heading}\n\n{frame.to_string(index=False, float_format='{:.4g}'.format)}\n")
+
+
+def inputs(args):
+    """The files a command reads: DATA, and the model given with --model."""
+    return [name for name in (args.data, getattr(args, "model", None)) if name is not None]
 
 
 def _compare_one(args, latent_dim, train_rows, test_rows):
@@ -191,7 +198,8 @@ def _compare_one(args, latent_dim, train_rows, test_rows):
         train_rows.shape[1],
         scaling=None,
         latent_dim=latent_dim,
-        verbose=keras_verbose(args.quiet),
+        verbose=0,
+        callbacks=epoch_progress(progress_mode(args)),
     )
     with redirect_stdout(sys.stderr):  # Keras prints progress on stdout
         autoencoder.fit(train_rows)

@@ -1,5 +1,12 @@
-"""``main``: run a command, turn every failure into one line and an exit status."""
+"""``main``: run a command, turn every failure into one line and an exit status.
 
+This module, and everything it imports at start-up, is the standard library
+only: the signal handlers are in place before NumPy, pandas or TensorFlow is
+imported, so that Ctrl-C while they load ends the command like Ctrl-C later
+(one line, exit status 130), and ``--help`` imports nothing heavy.
+"""
+
+import importlib
 import os
 import signal
 import sys
@@ -7,11 +14,11 @@ import threading
 import traceback
 from contextlib import contextmanager
 
-from ._messages import DataError, Terminated, UsageError, describe, error
+from ._messages import DataError, Terminated, UsageError, describe, error, held
 from ._parser import build_parser
 
-# Signals handled like Ctrl-C: every output removed, exit 128 + the signal.
-_TERMINATING = ("SIGTERM", "SIGHUP")
+# Signals that end a command: every output removed, exit 128 + the signal.
+_TERMINATING = ("SIGINT", "SIGTERM", "SIGHUP")
 
 
 def main(argv=None):
@@ -35,13 +42,33 @@ def main(argv=None):
     skae ...
     0
     """
+    with _signals_raise():
+        try:
+            return _parse_and_run(argv)
+        except KeyboardInterrupt:  # while parsing or importing
+            error("interrupted")
+            return 130
+        except Terminated as exc:
+            error(f"terminated ({signal.Signals(exc.signum).name})")
+            return 128 + exc.signum
+
+
+def _parse_and_run(argv):
+    """Parse ``argv`` and run its command; the exit status."""
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exit_:  # --help, --version, or an argparse usage error
         code = exit_.code
         return 0 if code is None else code if isinstance(code, int) else 2
-    with _signals_raise():
-        return _run(args.command, args)
+    return _run(_command(args.command), args)
+
+
+def _command(command):
+    """The function of a command named by the parser (or the function itself)."""
+    if callable(command):
+        return command
+    # Imported here: the commands import NumPy and pandas, which --help never needs.
+    return getattr(importlib.import_module("._commands", __package__), command)
 
 
 def _run(command, args):
@@ -90,20 +117,32 @@ def _unexpected(exc):
 
 @contextmanager
 def _signals_raise():
-    """SIGTERM and SIGHUP raise :class:`Terminated`, as SIGINT raises KeyboardInterrupt.
+    """SIGTERM and SIGHUP raise :class:`Terminated`, SIGINT KeyboardInterrupt.
 
     So ``finally`` blocks and context managers clean up (temporary output
     removed) on ``kill`` as on Ctrl-C. Only the first such signal raises: a
-    second one while cleaning up is ignored. Handlers are restored on exit.
+    second one while cleaning up is ignored. While a finished output is
+    copied (``_messages.signals_held``) a signal waits for the copy to end.
+    A signal already ignored when skae starts stays ignored: ``nohup skae
+    ...`` survives the hang-up, as ``nohup`` promises. Handlers are restored
+    on exit.
     """
     if threading.current_thread() is not threading.main_thread():
         yield  # signal handlers can only be set in the main thread
         return
-    signums = [getattr(signal, name) for name in _TERMINATING if hasattr(signal, name)]
+    signums = [
+        getattr(signal, name)
+        for name in _TERMINATING
+        if hasattr(signal, name) and signal.getsignal(getattr(signal, name)) != signal.SIG_IGN
+    ]
 
     def handler(signum, frame):
+        if held(signum):
+            return
         for other in signums:
             signal.signal(other, signal.SIG_IGN)
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
         raise Terminated(signum)
 
     previous = {signum: signal.signal(signum, handler) for signum in signums}

@@ -1,11 +1,13 @@
 """Errors and messages of the command line: everything it prints on stderr.
 
-Only the standard library is imported here (Keras for a progress bar, lazily).
+Only the standard library is imported here (Keras for the epochs' progress,
+when a command trains).
 """
 
+import signal
 import sys
 import time
-from contextlib import redirect_stdout
+from contextlib import contextmanager
 
 
 class UsageError(Exception):
@@ -31,6 +33,49 @@ class Terminated(BaseException):
     def __init__(self, signum):
         super().__init__(signum)
         self.signum = signum
+
+
+class _Hold:
+    """Whether terminating signals are held back now, and the first one held."""
+
+    active = False
+    pending = None
+
+
+def held(signum):
+    """Whether ``signum`` is held back now (and then remembered, to act on later).
+
+    Parameters
+    ----------
+    signum : int
+        The signal received.
+
+    Returns
+    -------
+    held : bool
+    """
+    if _Hold.active and _Hold.pending is None:
+        _Hold.pending = signum
+    return _Hold.active
+
+
+@contextmanager
+def signals_held():
+    """Hold back SIGINT, SIGTERM and SIGHUP while the block runs; act on them after.
+
+    Python runs signal handlers in the main thread whichever thread the
+    system delivers a signal to (TensorFlow starts many), so holding them
+    here, in the handler, works where blocking them in one thread would not.
+    Outside :func:`~skae.cli.main` (no handlers of skae's) SIGINT is not held.
+    """
+    _Hold.active, _Hold.pending = True, None
+    try:
+        yield
+    finally:
+        _Hold.active = False
+        signum, _Hold.pending = _Hold.pending, None
+        if signum is not None:
+            signal.raise_signal(signum)  # to the handler again, now acted on
 
 
 def note(message):
@@ -91,68 +136,129 @@ def describe(exc):
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def keras_verbose(quiet):
-    """Keras' ``verbose``: a live bar on a terminal, one line per epoch in a log.
+def progress_mode(args):
+    """How a command shows its progress on stderr: ``"live"``, ``"lines"`` or None.
+
+    ``"live"``: one line, rewritten in place (``\\r``), on a terminal;
+    ``"lines"``: one line per epoch or pass, when ``--progress`` asks for it
+    where stderr is not a terminal (a log); None: nothing, with ``--quiet``
+    or on a pipe or file by default, so that logs stay short.
 
     Parameters
     ----------
-    quiet : bool
-        ``--quiet`` was given.
+    args : argparse.Namespace
+        The parsed command line (``quiet``, ``progress``).
 
     Returns
     -------
-    verbose : int
-        0, 1 or 2.
+    mode : str or None
     """
-    if quiet:
-        return 0
-    return 1 if sys.stderr.isatty() else 2
+    if getattr(args, "quiet", False):
+        return None
+    if _isatty(sys.stderr):
+        return "live"
+    return "lines" if getattr(args, "progress", False) else None
+
+
+def _isatty(stream):
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # None, or closed
+        return False
 
 
 class Progress:
-    """Progress of one pass over DATA, on stderr.
-
-    A ``keras.utils.Progbar`` on a terminal; elsewhere (a log, a pipe) one
-    line when the pass ends, so that logs stay readable.
+    """One task's progress on stderr, as :func:`progress_mode` says.
 
     Parameters
     ----------
-    title : str
-        What the pass does, e.g. ``"pass 1/5"``.
-    quiet : bool
-        Print nothing.
-    log_line : bool, default=True
-        Print the one line at the end when not on a terminal.
-    total : int or None, default=None
-        Rows expected, when known.
+    mode : {"live", "lines"} or None
+        A line rewritten in place, a line per :meth:`update`, or nothing.
+
+    Examples
+    --------
+    >>> import contextlib, io
+    >>> err = io.StringIO()
+    >>> with contextlib.redirect_stderr(err):
+    ...     progress = Progress("live")
+    ...     progress.update("epoch 1/2")
+    ...     progress.update("epoch 2/2")
+    ...     progress.close("trained 2 epochs")
+    >>> err.getvalue()
+    '\\rskae: epoch 1/2\\rskae: epoch 2/2\\rskae: trained 2 epochs\\n'
     """
 
-    def __init__(self, title, quiet, log_line=True, total=None):
-        self.title = title
-        self.log_line = log_line and not quiet
+    def __init__(self, mode):
+        self.mode = mode
         self.start = time.perf_counter()
-        self.bar = None
-        if not quiet and sys.stderr.isatty():
-            import keras
+        self._width = 0  # of the line shown in place
 
-            if log_line:
-                note(title)
-            self.bar = keras.utils.Progbar(total, unit_name="row", stateful_metrics=["loss"])
+    @property
+    def seconds(self):
+        """Seconds since the task started."""
+        return time.perf_counter() - self.start
 
-    def update(self, rows, **values):
-        """Show that ``rows`` rows are done, with metrics such as ``loss``."""
-        if self.bar is not None:
-            with redirect_stdout(sys.stderr):  # Progbar prints on stdout
-                self.bar.update(rows, list(values.items()))
+    def update(self, text, log=True):
+        """Show ``text`` as the task's state (in a log too, unless ``log`` is false)."""
+        if self.mode == "live":
+            self._show(text)
+        elif self.mode == "lines" and log:
+            note(text)
 
-    def close(self, rows, **values):
-        """End the pass: finish the bar, or print the log line."""
-        if self.bar is not None:
-            # A bar with a target already finished on reaching it.
-            if self.bar.target is None or rows < self.bar.target:
-                with redirect_stdout(sys.stderr):
-                    self.bar.update(rows, list(values.items()), finalize=True)
-        elif self.log_line:
-            details = "".join(f", {name} {value:.4g}" for name, value in values.items())
-            seconds = time.perf_counter() - self.start
-            note(f"{self.title}: {rows} rows in {seconds:.1f}s{details}")
+    def close(self, text=None):
+        """End the task with ``text`` as its last line; None clears the live line."""
+        if self.mode == "live" and text is not None:
+            self._show(text)
+            sys.stderr.write("\n")
+        elif self.mode == "live" and self._width:
+            sys.stderr.write("\r" + " " * self._width + "\r")
+        elif self.mode == "lines" and text is not None:
+            note(text)
+        sys.stderr.flush()
+        self._width = 0
+
+    def _show(self, text):
+        line = f"skae: {text}" if text else ""
+        # Spaces cover what a longer previous line left on the terminal.
+        sys.stderr.write("\r" + line + " " * max(0, self._width - len(line)))
+        sys.stderr.flush()
+        self._width = len(line)
+
+
+def epoch_progress(mode):
+    """A Keras callback showing each epoch's loss as :class:`Progress`, or None.
+
+    Parameters
+    ----------
+    mode : {"live", "lines"} or None
+        From :func:`progress_mode`; None gives no callback.
+
+    Returns
+    -------
+    callback : keras.callbacks.Callback or None
+    """
+    if mode is None:
+        return None
+    import keras
+
+    class EpochProgress(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.progress, self.epochs = Progress(mode), 0
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.epochs = epoch + 1
+            self.progress.update(
+                f"epoch {epoch + 1}/{self.params.get('epochs', '?')}" + _loss(logs)
+            )
+
+        def on_train_end(self, logs=None):
+            self.progress.close(
+                f"trained {self.epochs} epochs in {self.progress.seconds:.1f}s" + _loss(logs)
+            )
+
+    return EpochProgress()
+
+
+def _loss(logs):
+    loss = (logs or {}).get("loss")
+    return "" if loss is None else f", loss {float(loss):.4g}"

@@ -19,10 +19,24 @@ import numpy as np
 import pandas as pd
 
 from .._quiet import import_tensorflow
-from ._messages import DataError, Progress, UsageError, describe, keras_verbose, note
+from ._messages import (
+    DataError,
+    Progress,
+    UsageError,
+    describe,
+    epoch_progress,
+    note,
+    progress_mode,
+)
 
 # Smallest random sample the threshold of a streamed detector is set on.
 MIN_STATISTICS_SAMPLE = 10_000
+# Training rows: fewer than MIN_ROWS is refused (one row has no spread to
+# scale by, nor scores to set a threshold among); fewer than FEW_ROWS gets a
+# warning: the threshold is a quantile of that few training scores (with 50
+# rows and contamination 0.02, it is the single lowest), and the network has
+# far more weights than the data has values.
+MIN_ROWS, FEW_ROWS = 2, 100
 
 # Estimator parameters the command line exposes, as argparse destinations.
 MODEL_OPTIONS = (
@@ -97,10 +111,14 @@ def train(args, kind, table):
     estimator : AutoencoderOutlierDetector or AutoencoderTransformer
     """
     chunks = table.chunks(args.chunksize, args.columns)
+    api()  # TensorFlow's start-up log filtered before the progress callback imports Keras
     if args.chunksize is None:
         X = next(chunks)
-        estimator = new_estimator(kind, args, X.shape[1], verbose=keras_verbose(args.quiet))
-        with redirect_stdout(sys.stderr):  # Keras prints progress on stdout
+        check_rows(len(X), table.path)
+        estimator = new_estimator(
+            kind, args, X.shape[1], verbose=0, callbacks=epoch_progress(progress_mode(args))
+        )
+        with redirect_stdout(sys.stderr):  # anything Keras prints stays off stdout
             estimator.fit(X)
         return estimator
     return _train_streamed(args, kind, table, chunks)
@@ -121,22 +139,49 @@ def _train_streamed(args, kind, table, chunks):
     sample = None
     rng = np.random.default_rng(args.random_state)
     sample_size = max(args.chunksize, MIN_STATISTICS_SAMPLE)
-    rows = None  # unknown until the first pass ends
+    mode = progress_mode(args)
     for epoch in range(estimator.epochs):
         last = epoch == estimator.epochs - 1
-        progress = Progress(f"pass {epoch + 1}/{estimator.epochs}", args.quiet, total=rows)
+        title = f"pass {epoch + 1}/{estimator.epochs}"
+        progress = Progress(mode)
         rows = 0
         for chunk in chunks:
             estimator.partial_fit(chunk)
             if last and kind == "detector":
                 sample = _keep_sample(sample, chunk, sample_size, rng)
             rows += len(chunk)
-            progress.update(rows, loss=estimator.history_["loss"][-1])
-        progress.close(rows, loss=estimator.history_["loss"][-1])
+            loss = estimator.history_["loss"][-1]
+            progress.update(f"{title}: {rows} rows, loss {loss:.4g}", log=False)
+        progress.close(f"{title}: {rows} rows in {progress.seconds:.1f}s, loss {loss:.4g}")
+        if epoch == 0:
+            check_rows(rows, table.path)
         chunks = table.chunks(args.chunksize, columns)
     if sample is not None:
         estimator.partial_fit(sample[0].sort_index())
     return estimator
+
+
+def check_rows(rows, path):
+    """Refuse fewer than ``MIN_ROWS`` training rows; warn below ``FEW_ROWS``.
+
+    Parameters
+    ----------
+    rows : int
+        The number of training rows.
+    path : str
+        The data file, for the message.
+    """
+    if rows < MIN_ROWS:
+        raise DataError(
+            f"{path}: {rows} data row; training needs at least {MIN_ROWS} rows "
+            f"({FEW_ROWS} or more for a threshold to rely on)"
+        )
+    if rows < FEW_ROWS:
+        note(
+            f"warning: training on only {rows} rows: the threshold is a quantile of {rows} "
+            f"training scores and the scaling rests on {rows} values per column, so labels "
+            f"may not hold for new data; {FEW_ROWS} or more rows are advised"
+        )
 
 
 def _keep_sample(sample, chunk, size, rng):
@@ -159,7 +204,7 @@ def new_estimator(kind, args, n_features, **fixed):
 
     Options not given are left to the estimator's own defaults (the
     detector's ``contamination`` among them), except a transformer's
-    ``latent_dim``.
+    ``latent_dim``. A ``callbacks`` of None is left out.
 
     Parameters
     ----------
@@ -184,7 +229,13 @@ def new_estimator(kind, args, n_features, **fixed):
         params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
     if params.get("scaling") == "none":
         params["scaling"] = None
-    params.update(fixed)
+    params.update(
+        {
+            name: value
+            for name, value in fixed.items()
+            if not (name == "callbacks" and value is None)
+        }
+    )
     if kind == "transformer":
         # A code as wide as the input can copy it instead of compressing it.
         params.setdefault("latent_dim", min(8, max(1, n_features // 2)))
@@ -192,13 +243,15 @@ def new_estimator(kind, args, n_features, **fixed):
     return skae.AutoencoderOutlierDetector(**params)  # its code width follows the data
 
 
-def load_detector(path):
+def load_detector(path, command="score"):
     """The fitted detector saved in ``path``; any other content is a DataError.
 
     Parameters
     ----------
     path : str
         A file written by ``skae fit`` (``estimator.save``).
+    command : str, default="score"
+        The command that needs the detector, named in the error message.
 
     Returns
     -------
@@ -229,7 +282,7 @@ def load_detector(path):
             note(f"warning: {warning.message}")
     if not isinstance(model, skae.AutoencoderOutlierDetector):
         raise DataError(
-            f"{path} holds {_a(type(model).__name__)}, not an outlier detector: 'skae score' "
+            f"{path} holds {_a(type(model).__name__)}, not an outlier detector: 'skae {command}' "
             "needs an AutoencoderOutlierDetector; make one with 'skae fit DATA -o MODEL' "
             "(--kind detector, the default)"
         )

@@ -2,8 +2,6 @@
 
 import argparse
 
-from . import _commands
-
 DEFAULT_LATENT_DIMS = (2, 4, 8)
 
 EXIT_STATUS = """\
@@ -23,7 +21,8 @@ def build_parser():
     Returns
     -------
     parser : argparse.ArgumentParser
-        Parsed arguments carry the command's function as ``command``.
+        Parsed arguments name their command as ``command`` (a function of
+        ``_commands``, imported only to run it: ``--help`` needs no NumPy).
 
     Examples
     --------
@@ -58,12 +57,13 @@ def _add_score(commands):
 Score every row of DATA with an AutoencoderOutlierDetector: trained on DATA
 itself, or loaded from a file written by 'skae fit' (--model). One output row
 per input row, in input order, with the columns
-  row    position of the row in DATA, from 0 (header not counted)
+  row      position of the row in DATA, from 0 (header not counted)
   score    score_samples: higher is more normal
   label    +1 inlier, -1 outlier (score below the detector's threshold offset_)
   p_value  only for a detector with calibration rows (--calibration-fraction):
            its conformal p-value, small means unusual
-A summary (rows, outliers flagged) goes to stderr.
+A summary (rows, outliers flagged) goes to stderr; so does progress, on a
+terminal (one line, updated in place) or with --progress.
 
 Scoring reads DATA in chunks (--chunksize, default 100000 rows), so with
 --model a file larger than memory can be scored. Training on DATA follows
@@ -95,7 +95,7 @@ receive the whole table once scoring has succeeded, or nothing.""",
         "extension; CSV for - (stdout) and devices (default: CSV on stdout)",
     )
     _add_model_options(parser, "score")
-    parser.set_defaults(command=_commands.score)
+    parser.set_defaults(command="score")
 
 
 def _add_explain(commands):
@@ -113,8 +113,12 @@ contribution to the row's anomaly, with the columns
   column        the column's name
   contribution  its share of the row's anomaly (-score_samples)
   value         the row's value in that column
-  expected      the value the model expected there (its reconstruction)
+  expected      what the detector expected in that column for this row: its
+                reconstruction of the cell (the mean over its ensemble), in
+                the column's units; the farther from value, the more unusual
 See AutoencoderOutlierDetector.explain for how contributions are computed.
+In a CSV output, names that a spreadsheet would run as formulas (starting
+with = + - @, a tab or a carriage return) are written after a ' (OWASP).
 The output is written whole or not at all, as for 'skae score'.""",
         """\
   skae fit sensors.csv -o sensors.skae --random-state 0
@@ -144,7 +148,7 @@ The output is written whole or not at all, as for 'skae score'.""",
         help="output file, CSV (.csv, .csv.gz) or Parquet (.parquet, .pq) by its "
         "extension; CSV for - (stdout) and devices (default: CSV on stdout)",
     )
-    parser.set_defaults(command=_commands.explain)
+    parser.set_defaults(command="explain")
 
 
 def _add_fit(commands):
@@ -185,7 +189,7 @@ describe the whole file rather than its last chunk.""",
         help="AutoencoderOutlierDetector or AutoencoderTransformer (default: detector)",
     )
     _add_model_options(parser, "fit")
-    parser.set_defaults(command=_commands.fit)
+    parser.set_defaults(command="fit")
 
 
 def _add_compare(commands):
@@ -222,7 +226,7 @@ loaded in memory.""",
         help="fraction of the rows held out for testing (default: 0.25)",
     )
     _add_model_options(parser, "compare")
-    parser.set_defaults(command=_commands.compare)
+    parser.set_defaults(command="compare")
 
 
 def _command(commands, name, summary, description, examples):
@@ -288,8 +292,14 @@ def _add_data_options(parser, score, chunks=True):
         "-q",
         "--quiet",
         action="store_true",
-        help="no progress or summary on stderr; errors and notes on ignored "
+        help="no progress or summary on stderr; errors, warnings and notes on ignored "
         "columns are still shown (default: off)",
+    )
+    parser.add_argument(
+        "--progress",
+        action="store_true",
+        help="show progress when stderr is not a terminal too, one line per epoch or "
+        "pass (default: one line updated in place on a terminal, none in a log or pipe)",
     )
 
 

@@ -5,15 +5,21 @@ guessed at, when it looks like another: a header holding ``;`` or a tab,
 rows with more fields than the header, numbers written with decimal commas.
 A column of numbers with a few text cells is refused too, naming the cells:
 dropping it, or reading the cells as missing, would score other data than
-the user meant. Any failure to read names the file, as a :class:`DataError`.
+the user meant. So is a row with fewer fields than the header (pandas
+would read the missing fields as missing values; an empty cell is written
+``1,,3``), and a Parquet file naming two columns alike. Any failure to read
+names the file, as a :class:`DataError`.
 
 Only the standard library, NumPy and pandas are imported here; pyarrow is
 imported when a Parquet file is met.
 """
 
+import csv
+import gzip
 import os
 import re
 import warnings
+from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -172,7 +178,7 @@ class Table:
             raise DataError(f"{self.path}: cannot read as {self.kind}: {describe(exc)}") from exc
 
     def _csv_frames(self, chunksize):
-        """DataFrames of the CSV, strictly parsed (see ``_strictly``)."""
+        """DataFrames of the CSV, strictly parsed (see ``_strictly``), no row short."""
         options = {
             "sep": self.sep or ",",
             "decimal": self.decimal or ".",
@@ -181,12 +187,45 @@ class Table:
             "on_bad_lines": "error",
             **_EXACT_FLOATS,
         }
-        if chunksize is None:
-            yield _strictly(pd.read_csv, self.path, **options)
-            return
-        with _strictly(pd.read_csv, self.path, chunksize=chunksize, **options) as reader:
-            while (frame := _strictly(next, reader, None)) is not None:
+        with self._field_counts() as counts:
+            if chunksize is None:
+                frame = _strictly(pd.read_csv, self.path, **options)
+                self._check_fields(counts, len(frame), 0)
                 yield frame
+                return
+            start = 0
+            with _strictly(pd.read_csv, self.path, chunksize=chunksize, **options) as reader:
+                while (frame := _strictly(next, reader, None)) is not None:
+                    self._check_fields(counts, len(frame), start)
+                    start += len(frame)
+                    yield frame
+
+    def _field_counts(self):
+        """A reader of the CSV's records, beside pandas', to count each row's fields.
+
+        pandas reads a row with fewer fields than the header as missing
+        values, silently; this second, light pass of the C ``csv`` module
+        finds such rows (blank lines skipped, as pandas skips them).
+        """
+        csv.field_size_limit(2**31 - 1)  # pandas has no limit on a field's size
+        opener = gzip.open if self.path.lower().endswith(".gz") else open
+        handle = opener(self.path, "rt", encoding="utf-8", errors="replace", newline="")
+        reader = csv.reader(handle, delimiter=self.sep or ",")
+        records = (record for record in reader if record)
+        header = next(records, [])
+        return _Counts(handle, reader, records, len(header))
+
+    def _check_fields(self, counts, rows, start):
+        """Refuse the first of the next ``rows`` records with fewer fields than the header."""
+        for row in range(start, start + rows):
+            fields = len(next(counts.records, ()))
+            if fields < counts.expected:
+                raise DataError(
+                    f"{self.path}: row {row} (line {counts.reader.line_num}) has {fields} "
+                    f"fields, the header {counts.expected}; a short row is refused, not read "
+                    "as missing values: write empty cells with their separators (e.g. 1,,3)"
+                    + ("" if self.sep else ", or give --sep if the file uses another")
+                )
 
     def _parquet_frames(self, chunksize):
         """DataFrames of the Parquet file, one per batch of ``chunksize`` rows."""
@@ -213,7 +252,13 @@ class Table:
         return f"check --sep (read with {self.sep!r})"
 
     def _check_header(self, frame):
-        """Refuse a header that holds another separator, unless --sep was given."""
+        """Refuse columns named alike, and a header holding another separator (no --sep)."""
+        twice = [str(name) for name, count in Counter(frame.columns).items() if count > 1]
+        if twice:
+            raise DataError(
+                f"{self.path}: {len(twice)} column name(s) given to several columns "
+                f"({', '.join(map(repr, twice[:_SHOWN_CELLS]))}); give each column its own name"
+            )
         if self.kind != "csv" or self.sep is not None:
             return
         for name in map(str, frame.columns):
@@ -299,13 +344,40 @@ class Table:
                     f", and {len(others)} more in rows {start}-{start + len(chunk) - 1} "
                     f"({shown}{', ...' if len(others) >= _SHOWN_CELLS else ''})"
                 )
+            value = selected.iloc[row, column]
+            if _is_text(selected.iloc[:, column]):
+                raise DataError(
+                    f"{self.path}: column {columns[column]!r} holds text, not numbers (e.g. "
+                    f"{_clip(str(value))!r} at row {start + row}, rows counted from 0): "
+                    "encode it as numbers (e.g. one 0/1 column per category), or leave "
+                    "it out of the columns used (--columns)"
+                )
             raise DataError(
-                f"{self.path}: {_what(selected.iloc[row, column])} in column "
+                f"{self.path}: {_what(value)} in column "
                 f"{columns[column]!r} at row {start + row}{more} (rows counted from 0); "
                 "the autoencoder needs numbers (empty cells are skipped as missing), so "
                 "fix or drop such rows first"
             )
         return chunk
+
+
+class _Counts:
+    """The CSV reader of :meth:`Table._field_counts`: its records, closed on exit."""
+
+    def __init__(self, handle, reader, records, expected):
+        self.handle, self.reader, self.records, self.expected = handle, reader, records, expected
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.handle.close()
+
+
+def _is_text(values):
+    """Whether more than half of a column's non-empty cells are not numbers."""
+    cells = values.dropna()
+    return len(cells) > 0 and pd.to_numeric(cells, errors="coerce").isna().mean() > 0.5
 
 
 def _strictly(function, *args, **kwargs):
