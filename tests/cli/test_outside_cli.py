@@ -26,7 +26,8 @@ ESTIMATORS = [
 def test_an_absurd_batch_size_is_bounded_by_the_rows(estimator):
     # 2**62 used to train forever (transformer, VAE) or fail in TensorFlow (detector).
     start = time.perf_counter()
-    model = estimator(batch_size=2**62, epochs=2, random_state=0).fit(X)
+    # latent_dim=2: X has 4 columns, and a code wider than the input is refused.
+    model = estimator(latent_dim=2, batch_size=2**62, epochs=2, random_state=0).fit(X)
     assert time.perf_counter() - start < 60
     assert np.isfinite(model.history_["loss"]).all()
 
