@@ -17,6 +17,7 @@ import random
 import stat
 import warnings
 import zipfile
+from pathlib import Path
 
 import numpy as np
 
@@ -339,3 +340,88 @@ def mutate(rng, data, other_model, regions):
 
 def new_rng(seed):
     return random.Random(seed)
+
+
+# ---------------------------------------------------------------------------
+# The fuzz harness: base files of every kind, and what became of a mutant
+
+KINDS = ("transformer", "denoiser", "detector", "variational", "conv")
+METHODS = (
+    "transform",
+    "predict",
+    "score_samples",
+    "decision_function",
+    "reconstruction_error",
+)
+
+
+def fit_bases(folder):
+    """Small fitted estimators of every kind, saved in ``folder``.
+
+    Returns ``{kind: (path, X)}``: the model file, and rows of the kind's
+    data for a probe of its outputs.
+    """
+    import skae
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 16))
+    images = np.clip(rng.uniform(size=(60, 16)), 0, 1)
+    small = {"hidden_layer_sizes": (4,), "latent_dim": 2, "epochs": 1, "random_state": 0}
+    estimators = {
+        "transformer": (skae.AutoencoderTransformer(**small), X),
+        "denoiser": (skae.DenoisingAutoencoder(**small, noise="gaussian"), X),
+        "detector": (skae.AutoencoderOutlierDetector(**small), X),
+        "variational": (skae.VariationalAutoencoder(**small), X),
+        "conv": (
+            skae.AutoencoderTransformer(
+                **small, architecture="conv", image_shape=(4, 4), filters=(2,)
+            ),
+            images,
+        ),
+    }
+    bases = {}
+    for kind, (estimator, data) in estimators.items():
+        path = estimator.fit(data).save(Path(folder) / f"{kind}.skae")
+        bases[kind] = (path, data)
+    return bases
+
+
+def outputs(estimator, X):
+    """The estimator's outputs on ``X``, by method (the methods it has)."""
+    found = {}
+    for method in METHODS:
+        if hasattr(estimator, method):
+            found[method] = np.asarray(getattr(estimator, method)(X), dtype=float)
+    return found
+
+
+def outcome(path, X, expected=None, error_type=None):
+    """What ``skae.load(path)`` made of a mutant: ``(result, detail)``.
+
+    ``result`` is ``"refused"`` (``ModelFileError``), ``"loaded"`` (every
+    output on the probe rows ``X`` finite; ``detail`` says whether they equal
+    ``expected``, the base file's) or ``"other"`` (another exception, at load
+    or first use, or non-finite outputs; ``detail`` describes it).
+    """
+    import skae
+
+    error_type = error_type or skae.ModelFileError
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            estimator = skae.load(path)
+        except error_type:
+            return "refused", None
+        except Exception as error:  # noqa: BLE001 - what the fuzzer is looking for
+            return "other", f"load: {type(error).__name__}: {str(error)[:200]}"
+        try:
+            found = outputs(estimator, X)
+        except Exception as error:  # noqa: BLE001
+            return "other", f"first use: {type(error).__name__}: {str(error)[:200]}"
+    bad = [method for method, values in found.items() if not np.isfinite(values).all()]
+    if bad:
+        return "other", f"non-finite outputs of {bad}"
+    same = expected is not None and all(
+        np.array_equal(found[m], expected[m]) for m in expected if m in found
+    )
+    return "loaded", "same outputs" if same else "other outputs"
