@@ -26,7 +26,7 @@ from skae import AutoencoderOutlierDetector, AutoencoderTransformer, ModelFileEr
 sio = pytest.importorskip("skops.io", reason="skops is in the tests extra: pip install '.[tests]'")
 
 MiB = 1 << 20
-DETECTOR = "skae._outlier.AutoencoderOutlierDetector"
+DETECTOR = f"{AutoencoderOutlierDetector.__module__}.{AutoencoderOutlierDetector.__qualname__}"
 
 
 @pytest.fixture(scope="module")
