@@ -217,11 +217,6 @@ def _set_state(name, value):
     return edit
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="skae/_file_estimator.py checks spreads and scales positive, not normal: a "
-    "subnormal divisor makes every score infinite",
-)
 @pytest.mark.parametrize("name", ["term_spread_", "column_error_scale_"])
 @pytest.mark.parametrize("value", [1e-320, 5e-324, 1e-310])
 def test_subnormal_spreads_and_scales_are_refused(files, fitted, tmp_path, name, value):
