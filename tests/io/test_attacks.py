@@ -291,10 +291,6 @@ HOSTILE = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="skae/_saving.py unpickled_state passes private attributes through unchecked",
-)
 @pytest.mark.parametrize("extra", HOSTILE.values(), ids=HOSTILE.keys())
 @pytest.mark.parametrize("how", ["pickle", "skops"])
 def test_unpickling_refuses_state_a_file_could_not_hold(fitted, how, extra, monkeypatch):
@@ -313,11 +309,6 @@ def test_unpickling_refuses_public_names_beside_the_file(fitted, how, extra, mon
         _loads(data, how)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="skae/_saving.py unpickled_state returns the state of an estimator that is not "
-    "pickled as a model file (unfitted, or holding a callback) unchecked",
-)
 # skops cannot store the Keras model that a fitted estimator with a callback pickles.
 @pytest.mark.parametrize(
     "how, fitted_",
