@@ -46,7 +46,7 @@ class Limits:
         a file that declares far more than it holds is a bomb.
     """
 
-    max_bytes: int = 2 << 30
+    max_bytes: int = 4 << 30
     ratio: int = 8
     floor: int = 16 * MiB
 

@@ -45,12 +45,14 @@ through the same validation.
 import io
 import os
 import warnings
+from dataclasses import replace
 
 import keras
 import numpy as np
 import sklearn
 
 from . import _archive, _estimator, _network
+from ._bounds import DEFAULT_LIMITS
 from ._json import Refused, canonical, dump_json, read_json
 
 __all__ = [
@@ -170,7 +172,7 @@ def _serialize(estimator):
 # loading
 
 
-def load(path, *, key=None):
+def load(path, *, key=None, max_bytes=None):
     """Load an estimator written by ``estimator.save(path)``.
 
     Nothing in the file is executed or imported: every byte is treated as
@@ -188,6 +190,13 @@ def load(path, *, key=None):
         The key the file was saved with: the file's HMAC-SHA256 must then
         match, which proves it was written by someone holding the key. A
         file saved without a key is then refused.
+    max_bytes : int, default=None
+        The most bytes the network's weights may declare (the variables its
+        layers declare, and the weights and optimizer state stored), checked
+        before anything is allocated. None: 4 GiB, more than any model file
+        (at most 2 GiB) holds honestly; lower it where files come from
+        others. Whatever its value, a file may declare at most 8 times its
+        own size plus 16 MiB: weights a file cannot hold make it a bomb.
 
     Returns
     -------
@@ -225,23 +234,32 @@ def load(path, *, key=None):
     True
     """
     key = _archive.key_bytes(key)
+    limits = _limits(max_bytes)
     try:
         fd = _archive.open_regular(path)
     except Refused as error:
         raise ModelFileError(f"Cannot load '{path}': {error}", path) from error
     with os.fdopen(fd, "rb") as file:
-        return _guarded(f"'{path}'", path, _load_file, file, key)
+        return _guarded(f"'{path}'", path, _load_file, file, key, limits)
 
 
-def from_bytes(data, *, key=None):
+def from_bytes(data, *, key=None, max_bytes=None):
     """The estimator in ``data``, a model file as bytes, validated exactly as :func:`load` does."""
-    return _from_bytes(data, _archive.key_bytes(key), "these bytes")
+    return _from_bytes(data, _archive.key_bytes(key), "these bytes", limits=_limits(max_bytes))
 
 
-def _from_bytes(data, key, label, warn_at=6):
+def _limits(max_bytes):
+    if max_bytes is None:
+        return DEFAULT_LIMITS
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
+        raise TypeError(f"max_bytes must be a non-negative int, got {max_bytes!r}.")
+    return replace(DEFAULT_LIMITS, max_bytes=max_bytes)
+
+
+def _from_bytes(data, key, label, warn_at=6, limits=DEFAULT_LIMITS):
     if not isinstance(data, (bytes, bytearray)):
         raise TypeError(f"A skae model file is bytes, not {type(data).__name__}.")
-    return _guarded(label, None, _load, io.BytesIO(data), len(data), key, warn_at)
+    return _guarded(label, None, _load, io.BytesIO(data), len(data), key, warn_at, limits)
 
 
 def _guarded(label, path, load_, *args):
@@ -260,11 +278,11 @@ def _guarded(label, path, load_, *args):
         ) from error
 
 
-def _load_file(file, key):
-    return _load(file, os.fstat(file.fileno()).st_size, key, warn_at=6)
+def _load_file(file, key, limits):
+    return _load(file, os.fstat(file.fileno()).st_size, key, 6, limits)
 
 
-def _load(file, size, key, warn_at):
+def _load(file, size, key, warn_at, limits=DEFAULT_LIMITS):
     """The estimator in ``file``; ``warn_at``: a version warning's stack level (None: no check)."""
     members, _ = _archive.read_archive(file, size, _OUTER_MEMBERS, required={_META}, what="it")
     meta_bytes, model_bytes = members[_META], members.get(_MODEL)
@@ -283,7 +301,9 @@ def _load(file, size, key, warn_at):
     state = _estimator.decode_state(estimator, meta["state"])
     for name, value in state.items():  # the network's checks use them (_code_width)
         setattr(estimator, name, value)
-    model = _network.load_network(model_bytes, estimator, state["n_features_in_"])
+    model = _network.load_network(
+        model_bytes, estimator, state["n_features_in_"], file_size=size, limits=limits
+    )
     _network.restore_seeds(model, meta["seed_states"])
     estimator.model_ = model
     return estimator

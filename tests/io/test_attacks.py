@@ -113,10 +113,6 @@ def _replace_dataset(inner, name, **options):
     inner[WEIGHTS] = buffer.getvalue()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="skae/_file_network.py never compares an HDF5 dataset's declared and stored size",
-)
 @pytest.mark.parametrize("layout", ["chunked", "contiguous"])
 def test_a_sparse_weights_dataset_is_refused_before_it_is_read(files, tmp_path, layout):
     # 64 MiB declared, a few bytes stored: reading it would allocate all 64 MiB.
@@ -130,11 +126,6 @@ def test_a_sparse_weights_dataset_is_refused_before_it_is_read(files, tmp_path, 
     _refused(path, r"declares \d+ bytes.*stores")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="skae/_file_network.py counts only Dense and convolution weights; an Embedding is "
-    "built (and allocated) before anything checks it",
-)
 def test_a_layer_declaring_a_huge_embedding_is_refused_before_keras_builds_it(files, tmp_path):
     def embed(config):
         encoder = find_layer(config, "Functional")
@@ -153,11 +144,6 @@ def test_a_layer_declaring_a_huge_embedding_is_refused_before_keras_builds_it(fi
     _refused(path, "Embedding")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="skae/_file_network.py bounds declared weights by the weights file's size only, "
-    "not by the archive's, and skae.load has no max_bytes",
-)
 def test_declared_weights_are_bounded_by_the_archive_size(files, tmp_path):
     # A Dense kernel of 5 x 4 Mi float32 (80 MiB), stored in full but so regular that the
     # zip deflates it ~40:1: under the 200:1 bomb ratio, and matching its configuration.
@@ -187,7 +173,6 @@ def _dataset_names(weights):
     return names
 
 
-@pytest.mark.xfail(strict=True, reason="skae.load has no max_bytes (skae/_persistence.py)")
 def test_max_bytes_caps_what_an_honest_file_may_allocate(files, tmp_path):
     path = _write(tmp_path, files["detector"])
     _refused(path, "max_bytes", max_bytes=1000)
@@ -424,23 +409,14 @@ COMPILE_ATTACKS = {
         },
     ),
     "metric named after a layer": ("metrics", ["decoder"]),
+    "loss weights that are not numbers": ("loss_weights", "encoder"),
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="skae/_file_network.py leaves the compile configuration to Keras, which resolves "
-    "it lazily: the first partial_fit fails instead of load",
-)
 @pytest.mark.parametrize("key, value", COMPILE_ATTACKS.values(), ids=COMPILE_ATTACKS.keys())
 def test_a_crafted_compile_configuration_is_refused_at_load(files, tmp_path, key, value):
     path = _write(tmp_path, craft(files["transformer"], edit_config=_set_compile(key, value)))
     _refused(path, "compile|loss|metric")
-
-
-def test_loss_weights_that_are_not_numbers_are_refused_at_load(files, tmp_path):
-    edit = _set_compile("loss_weights", "encoder")
-    _refused(_write(tmp_path, craft(files["transformer"], edit_config=edit)), "damaged")
 
 
 def test_an_honest_file_loads_and_trains_on(files, fitted, tmp_path):
