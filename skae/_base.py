@@ -10,9 +10,14 @@ routed parameters (``model__*``, ``optimizer__*``, ``loss__*``, ``fit__*``,
 network is built by :mod:`skae._nn`, and ``save`` and pickling go through
 :mod:`skae._io`.
 
-Length: the public methods every estimator shares (``partial_fit``,
-``initialize``, ``predict``, ``reconstruction_error``, ``score``, ``save``)
-carry full numpydoc docstrings here.
+Length (about 800 lines, past the ~450 of the house style): this is one
+class, whose public methods every estimator shares (``partial_fit``,
+``initialize``, ``predict``, ``reconstruction_error``, ``score``, ``save``,
+``get_feature_names_out``) with their numpydoc docstrings, and whose private
+methods are the hooks the estimators override; splitting it across files is
+what the mixins did. What is not the class lives elsewhere: routing in
+:mod:`skae._params`, builders in :mod:`skae._nn`, training in
+:mod:`skae._engine`, the file format in :mod:`skae._io`.
 
 scikeras defects worked around (each with a regression test in
 tests/test_base.py):

@@ -11,7 +11,7 @@ try:  # scikit-learn >= 1.9: experimental callbacks (ProgressBar, ScoringMonitor
     from sklearn.callback import CallbackSupportMixin
 except ImportError:  # older scikit-learn: fit runs without them
 
-    class CallbackSupportMixin:  # noqa: D101 - stands in for the real one
+    class CallbackSupportMixin:
         pass
 
 

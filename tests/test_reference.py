@@ -19,9 +19,7 @@ REFERENCE = Path(__file__).parent / "reference"
 
 
 def _reference_module():
-    spec = importlib.util.spec_from_file_location(
-        "make_reference", REFERENCE / "make_reference.py"
-    )
+    spec = importlib.util.spec_from_file_location("make_reference", REFERENCE / "make_reference.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -1,4 +1,11 @@
-"""AutoencoderOutlierDetector: IsolationForest's contract, scored by an autoencoder ensemble."""
+"""AutoencoderOutlierDetector: IsolationForest's contract, scored by an autoencoder ensemble.
+
+Length (about 700 lines): one public estimator whose class docstring (the
+user guide of its parameters and its scores) and eleven public methods'
+numpydoc docstrings are most of it. Its statistics, calibration and
+explanations are functions in :mod:`._statistics`, :mod:`._calibration` and
+:mod:`._explain`.
+"""
 
 import math
 from numbers import Integral, Real

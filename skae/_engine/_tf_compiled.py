@@ -1,5 +1,9 @@
 """Compiled functions traced once per architecture and shared by its models.
 
+(About 460 lines: one mechanism, the architecture key and the rebinding of a
+traced graph to another model's variables, whose parts only make sense
+together.)
+
 A ``tf.function`` traced for one model reads and writes that model's
 variables through resource handles that the traced graph captures: the
 captured handles are the graph's last inputs. Two models of the same

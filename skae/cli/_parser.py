@@ -30,7 +30,7 @@ def build_parser():
     >>> build_parser().parse_args(["score", "data.csv", "--sep", "tab"]).sep
     '\\t'
     """
-    from .. import __version__
+    from .._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="skae",

@@ -48,8 +48,14 @@ def fits():
         ),
         "transformer_conv": (
             skae.AutoencoderTransformer(
-                latent_dim=2, epochs=2, batch_size=32, architecture="conv",
-                image_shape=(8, 8), filters=(4,), scaling=None, random_state=2,
+                latent_dim=2,
+                epochs=2,
+                batch_size=32,
+                architecture="conv",
+                image_shape=(8, 8),
+                filters=(4,),
+                scaling=None,
+                random_state=2,
             ),
             images,
             ("transform", "reconstruction_error"),

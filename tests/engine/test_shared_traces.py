@@ -1,4 +1,4 @@
-"""skae/_compiled.py: compiled functions traced once per architecture, shared by its models.
+"""skae/_engine/_tf_compiled.py: functions traced once per architecture, shared by its models.
 
 The second fit of an architecture must run the graph traced for the first
 one (nothing traced again), on its own variables, and end with exactly the
@@ -14,15 +14,16 @@ import pytest
 from joblib import parallel_config
 from sklearn.model_selection import GridSearchCV
 
-import skae._compiled as compiled
-import skae._loops as loops
+import skae._engine._tf_compiled as compiled
+import skae._engine._tf_functions as loops
 from skae import (
     AutoencoderOutlierDetector,
     AutoencoderTransformer,
     DenoisingAutoencoder,
     VariationalAutoencoder,
 )
-from skae._loops import fit_arrays, predict_arrays
+from skae._engine._tf_inference import predict_arrays
+from skae._engine._tf_loops import fit_arrays
 
 N_FEATURES = 8
 
@@ -91,9 +92,7 @@ CASES = {
     "vae_sampling": (VariationalAutoencoder, dict(), {}),
     "denoiser_corruption": (DenoisingAutoencoder, dict(), {}),
     "sample_weight": (AutoencoderTransformer, dict(), {"sample_weight": "weights"}),
-    "early_stop": (
-        AutoencoderTransformer, dict(epochs=30, n_iter_no_change=1, tol=1.0), {}
-    ),
+    "early_stop": (AutoencoderTransformer, dict(epochs=30, n_iter_no_change=1, tol=1.0), {}),
     "masked_loss": (AutoencoderTransformer, dict(init="random"), {"nan": True}),
     # Feature-bagged members (automatic layer names), a trimmed loss whose
     # switch is a variable of the loss, flipped by a callback after 2 epochs.
@@ -131,9 +130,7 @@ def test_a_second_fit_reuses_the_trace_and_gives_the_plain_numbers(case, monkeyp
     plain = _plain_fit(make, X, fit_params, monkeypatch)
     _assert_same_state(_state(shared), _state(plain))
     output = "score_samples" if cls is AutoencoderOutlierDetector else "transform"
-    np.testing.assert_array_equal(
-        getattr(shared, output)(X[:20]), getattr(plain, output)(X[:20])
-    )
+    np.testing.assert_array_equal(getattr(shared, output)(X[:20]), getattr(plain, output)(X[:20]))
     if case == "early_stop":
         assert shared.n_iter_ < 30
     if case == "transformer_defaults":
@@ -206,10 +203,14 @@ def _key(model, kind="train"):
 
 
 def _dense(seed=0, *, units=16, dropout=0.0, activation="relu", loss="mse", optimizer=None):
-    from skae._architectures import assemble, build_dense_autoencoder
+    from skae._nn import assemble, build_dense_autoencoder
 
     encoder, decoder = build_dense_autoencoder(
-        N_FEATURES, 2, hidden_layer_sizes=(units,), dropout=dropout, activation=activation,
+        N_FEATURES,
+        2,
+        hidden_layer_sizes=(units,),
+        dropout=dropout,
+        activation=activation,
         seed=seed,
     )
     model = assemble(encoder, decoder)
@@ -226,8 +227,11 @@ def test_seeds_and_learning_rates_do_not_split_an_architecture():
 
 def _sequential(name=None):
     model = keras.Sequential(
-        [keras.Input((N_FEATURES,)), keras.layers.Dense(3, name=name),
-         keras.layers.Dense(N_FEATURES)]
+        [
+            keras.Input((N_FEATURES,)),
+            keras.layers.Dense(3, name=name),
+            keras.layers.Dense(N_FEATURES),
+        ]
     )
     model.compile(optimizer="adam", loss="mse")
     return model

@@ -1,11 +1,11 @@
-"""skae/_outlier_scores.py and the detector's calibration: p-values, FDR, contamination="auto"."""
+"""skae/_detector/_statistics.py and _calibration.py: p-values, FDR, contamination="auto"."""
 
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
 from skae import AutoencoderOutlierDetector, benjamini_hochberg
-from skae import _outlier_scores as scores
+from skae._detector import _statistics as scores
 
 # Small and quick, yet the detector's own defaults otherwise.
 QUICK = dict(epochs=20, n_members=4)
@@ -115,8 +115,9 @@ def test_auto_threshold_is_tukeys_fence_of_the_training_anomalies():
     X = gaussian_inliers(3, 400)
     # Without the neighbours term, whose training values leave each row out
     # of its own neighbours, the training rows score as score_samples does.
-    detector = AutoencoderOutlierDetector(contamination="auto", epochs=3, n_members=2,
-                                          n_neighbors=0, random_state=0).fit(X)
+    detector = AutoencoderOutlierDetector(
+        contamination="auto", epochs=3, n_members=2, n_neighbors=0, random_state=0
+    ).fit(X)
     anomaly = -detector.score_samples(X)
     q1, q3 = np.percentile(anomaly, [25, 75])
     assert detector.offset_ == pytest.approx(-(q3 + 1.5 * (q3 - q1)))

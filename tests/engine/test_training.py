@@ -1,4 +1,4 @@
-"""skae/_training.py: options, validation split, stopping, schedules, history, rollback."""
+"""skae/_engine/_training.py: options, validation split, stopping, schedules, history, rollback."""
 
 import dataclasses
 import math
@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
 
-from skae import AutoencoderTransformer, DenoisingAutoencoder, _training
-from skae._training import HalveOnPlateau, TrainingOptions
+import skae._engine
+from skae import AutoencoderTransformer, DenoisingAutoencoder
+from skae._engine import _training
+from skae._engine._training import HalveOnPlateau, TrainingOptions
 
 N_ROWS, N_FEATURES = 120, 6
 
@@ -26,8 +28,7 @@ def x():
 def _options(**changes):
     """Plain options: no stopping rule, no schedule, unless asked."""
     return TrainingOptions(
-        **{"epochs": 3, "batch_size": 16, "n_iter_no_change": None, "lr_schedule": None,
-           **changes}
+        **{"epochs": 3, "batch_size": 16, "n_iter_no_change": None, "lr_schedule": None, **changes}
     )
 
 
@@ -61,7 +62,9 @@ class Scramble(keras.callbacks.Callback):
 def test_training_options_defaults_and_immutability():
     options = TrainingOptions(epochs=5, batch_size=8)
     assert (options.shuffle, options.early_stopping, options.validation_fraction) == (
-        True, False, 0.1
+        True,
+        False,
+        0.1,
     )
     assert (options.n_iter_no_change, options.tol, options.lr_schedule) == (10, 1e-4, "plateau")
     assert options.callbacks == [] and options.fit_args == {}
@@ -131,7 +134,10 @@ def test_early_stopping_validates_on_held_out_rows(make_estimator, digits):
     X, _ = digits
     ae = make_estimator(early_stopping=True, metrics=["mae"], n_iter_no_change=None).fit(X)
     assert sorted(ae.history_) == [
-        "loss", "mean_absolute_error", "val_loss", "val_mean_absolute_error"
+        "loss",
+        "mean_absolute_error",
+        "val_loss",
+        "val_mean_absolute_error",
     ]
     assert len(ae.history_["val_loss"]) == ae.n_iter_ == 3
 
@@ -161,8 +167,13 @@ def test_estimator_with_early_stopping_ends_on_its_best_epoch(make_estimator, di
     X, _ = digits
     recorder = Scramble(at=3)
     ae = make_estimator(
-        init="random", early_stopping=True, n_iter_no_change=2, tol=0.0, epochs=30,
-        learning_rate=1e-3, callbacks=[recorder],
+        init="random",
+        early_stopping=True,
+        n_iter_no_change=2,
+        tol=0.0,
+        epochs=30,
+        learning_rate=1e-3,
+        callbacks=[recorder],
     ).fit(X)
     val = ae.history_["val_loss"]
     best = int(np.argmin(val))
@@ -187,7 +198,11 @@ def test_early_stopping_and_the_schedule_follow_the_validation_loss(make_estimat
     # at epoch 1 and rises after it.
     X, _ = digits
     ae = make_estimator(
-        init="random", early_stopping=True, n_iter_no_change=2, tol=0.0, epochs=20,
+        init="random",
+        early_stopping=True,
+        n_iter_no_change=2,
+        tol=0.0,
+        epochs=20,
         callbacks=[ForgedValidation([1.0, 0.5, 0.6, 0.7, 0.8] + [0.9] * 15)],
     ).fit(X)
     assert ae.n_iter_ == 4  # stopped two epochs after the best
@@ -221,8 +236,12 @@ def test_n_iter_no_change_none_trains_every_epoch(make_estimator, digits):
 def test_plateau_halves_the_learning_rate_every_half_patience(make_estimator, digits):
     X, _ = digits
     ae = make_estimator(
-        init="random", early_stopping=False, learning_rate=0.004, n_iter_no_change=4,
-        tol=10.0, epochs=50,
+        init="random",
+        early_stopping=False,
+        learning_rate=0.004,
+        n_iter_no_change=4,
+        tol=10.0,
+        epochs=50,
     ).fit(X)
     # Stops after 1 + 4 epochs; the rate is halved after every 4 // 2 = 2
     # epochs without improvement (the log holds the rate each epoch ran at).
@@ -250,8 +269,12 @@ def _cosine(rate, epochs):
 def test_cosine_anneals_over_the_epochs_then_puts_the_rate_back(make_estimator, digits):
     X, _ = digits
     ae = make_estimator(
-        init="random", learning_rate=0.004, lr_schedule="cosine", n_iter_no_change=None,
-        epochs=5, warm_start=True,
+        init="random",
+        learning_rate=0.004,
+        lr_schedule="cosine",
+        n_iter_no_change=None,
+        epochs=5,
+        warm_start=True,
     ).fit(X)
     np.testing.assert_allclose(ae.history_["learning_rate"], _cosine(0.004, 5), rtol=1e-6)
     assert float(ae.model_.optimizer.learning_rate) == pytest.approx(0.004)
@@ -264,8 +287,13 @@ def test_cosine_anneals_over_the_epochs_then_puts_the_rate_back(make_estimator, 
 def test_cosine_with_a_stopping_rule_still_follows_the_epoch_budget(make_estimator, digits):
     X, _ = digits
     ae = make_estimator(
-        init="random", early_stopping=False, learning_rate=0.004, lr_schedule="cosine",
-        n_iter_no_change=2, tol=10.0, epochs=50,
+        init="random",
+        early_stopping=False,
+        learning_rate=0.004,
+        lr_schedule="cosine",
+        n_iter_no_change=2,
+        tol=10.0,
+        epochs=50,
     ).fit(X)
     # Stops after 1 + 2 epochs, at the first three rates of a 50-epoch cosine.
     np.testing.assert_allclose(ae.history_["learning_rate"], _cosine(0.004, 50)[:3], rtol=1e-6)
@@ -292,7 +320,11 @@ def test_no_warning_per_epoch_from_skaes_callbacks(make_estimator, digits):
     # warns (DeprecationWarning) at every epoch under NumPy >= 2.4.
     X, _ = digits
     ae = make_estimator(
-        init="random", early_stopping=True, n_iter_no_change=2, tol=10.0, epochs=8,
+        init="random",
+        early_stopping=True,
+        n_iter_no_change=2,
+        tol=10.0,
+        epochs=8,
         lr_schedule="plateau",
     )
     with warnings.catch_warnings(record=True) as caught:
@@ -388,11 +420,19 @@ def test_training_options_follow_the_estimator_parameters(make_estimator, digits
         seen.append(options)
         return original(model, x, y, sample_weight, options, **kwargs)
 
-    monkeypatch.setattr(_training, "train", spy)
+    monkeypatch.setattr(skae._engine, "train", spy)
     make_estimator(
-        AutoencoderTransformer, epochs=2, batch_size=50, shuffle=False, early_stopping=True,
-        validation_fraction=0.2, n_iter_no_change=7, tol=0.5, lr_schedule=None,
-        fit__epochs=4, fit__validation_batch_size=16,
+        AutoencoderTransformer,
+        epochs=2,
+        batch_size=50,
+        shuffle=False,
+        early_stopping=True,
+        validation_fraction=0.2,
+        n_iter_no_change=7,
+        tol=0.5,
+        lr_schedule=None,
+        fit__epochs=4,
+        fit__validation_batch_size=16,
     ).fit(X)
     (options,) = seen
     assert (options.epochs, options.batch_size, options.shuffle) == (4, 50, False)

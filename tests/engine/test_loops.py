@@ -1,4 +1,4 @@
-"""skae/_loops.py: the compiled loops train and infer as Model.fit and the model do."""
+"""skae/_engine: the compiled loops train and infer as Model.fit and the model do."""
 
 import gc
 import math
@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import skae._loops
+import skae._engine._tf_loops
 from skae import DenoisingAutoencoder
-from skae._architectures import assemble, build_dense_autoencoder
-from skae._loops import fit_arrays, fit_model, predict_arrays
+from skae._engine._tf_inference import predict_arrays
+from skae._engine._tf_loops import fit_arrays, fit_model
+from skae._nn import assemble, build_dense_autoencoder
 
 N_ROWS, N_FEATURES, BATCH_SIZE = 150, 8, 32
 
@@ -54,8 +55,12 @@ def test_in_order_fit_arrays_gives_model_fits_numbers(global_random_seed, make_k
     # they compute the same steps: equal up to float32 rounding.
     X, weights = _data(global_random_seed)
     kwargs = dict(
-        batch_size=BATCH_SIZE, epochs=3, shuffle=False, sample_weight=weights,
-        validation_data=(X[:40], X[:40]), verbose=0,
+        batch_size=BATCH_SIZE,
+        epochs=3,
+        shuffle=False,
+        sample_weight=weights,
+        validation_data=(X[:40], X[:40]),
+        verbose=0,
     )
     histories, weights_after = [], []
     for fit in (keras.Model.fit, fit_arrays):
@@ -152,7 +157,11 @@ def test_arguments_the_loop_cannot_honour_go_to_model_fit(
     X, _ = data
     spy = ModelFitSpy(monkeypatch)
     history = fit_model(
-        make_keras_autoencoder(N_FEATURES, 0), X, X, batch_size=BATCH_SIZE, epochs=1,
+        make_keras_autoencoder(N_FEATURES, 0),
+        X,
+        X,
+        batch_size=BATCH_SIZE,
+        epochs=1,
         **{"verbose": 0, **fit_args},
     )
     assert len(spy.calls) == 1 and len(history.history["loss"]) == 1
@@ -162,9 +171,18 @@ def test_arguments_the_loop_honours_stay_in_the_loop(data, make_keras_autoencode
     X, weights = data
     spy = ModelFitSpy(monkeypatch)
     fit_model(
-        make_keras_autoencoder(N_FEATURES, 0), X, X, seed=0, batch_size=BATCH_SIZE, epochs=2,
-        initial_epoch=1, shuffle=True, sample_weight=weights, validation_data=(X, X),
-        callbacks=[], verbose=0,
+        make_keras_autoencoder(N_FEATURES, 0),
+        X,
+        X,
+        seed=0,
+        batch_size=BATCH_SIZE,
+        epochs=2,
+        initial_epoch=1,
+        shuffle=True,
+        sample_weight=weights,
+        validation_data=(X, X),
+        callbacks=[],
+        verbose=0,
     )
     assert spy.calls == []
 
@@ -201,7 +219,7 @@ def test_routed_fit_argument_falls_back_to_model_fit(make_estimator, digits, mon
 
 
 def test_row_orders_are_a_new_permutation_every_epoch():
-    orders = skae._loops._row_orders(1000, shuffle=True, seed=None)
+    orders = skae._engine._tf_loops._row_orders(1000, shuffle=True, seed=None)
     first, second = np.asarray(next(orders)), np.asarray(next(orders))
     assert sorted(first) == sorted(second) == list(range(1000))
     assert not np.array_equal(first, second)
@@ -209,7 +227,7 @@ def test_row_orders_are_a_new_permutation_every_epoch():
 
 def test_a_seeded_sequence_of_row_orders_repeats():
     def sequence(seed):
-        orders = skae._loops._row_orders(50, shuffle=True, seed=seed)
+        orders = skae._engine._tf_loops._row_orders(50, shuffle=True, seed=seed)
         return [np.asarray(next(orders)) for _ in range(3)]
 
     np.testing.assert_array_equal(sequence(3), sequence(3))
@@ -218,7 +236,7 @@ def test_a_seeded_sequence_of_row_orders_repeats():
 
 
 def test_without_shuffle_rows_are_visited_in_order():
-    orders = skae._loops._row_orders(7, shuffle=False, seed=3)
+    orders = skae._engine._tf_loops._row_orders(7, shuffle=False, seed=3)
     for _ in range(3):
         np.testing.assert_array_equal(np.asarray(next(orders)), np.arange(7))
 
@@ -227,13 +245,13 @@ def test_without_shuffle_rows_are_visited_in_order():
 def epoch_orders(monkeypatch):
     """The row order each training epoch of the compiled loop actually used."""
     orders = []
-    original = skae._loops._train_epoch
+    original = skae._engine._tf_loops._train_epoch
 
     def spy(model, data, order, batch_size, callbacks):
         orders.append(np.asarray(order))
         return original(model, data, order, batch_size, callbacks)
 
-    monkeypatch.setattr(skae._loops, "_train_epoch", spy)
+    monkeypatch.setattr(skae._engine._tf_loops, "_train_epoch", spy)
     return orders
 
 
@@ -321,8 +339,8 @@ def test_build_makes_the_variables_model_fit_makes(data, make_keras_autoencoder,
     # must be those of Model._symbolic_build, in the same order.
     X, weights = data
     ours, theirs = (make_keras_autoencoder(N_FEATURES, 0, metrics=metrics) for _ in range(2))
-    tensors = skae._loops._as_tensors(X, X, weights)
-    skae._loops._build(ours, tensors, BATCH_SIZE)
+    tensors = skae._engine._tf_loops._as_tensors(X, X, weights)
+    skae._engine._tf_loops._build(ours, tensors, BATCH_SIZE)
     theirs._symbolic_build(data_batch=tuple(part[:BATCH_SIZE] for part in tensors))
 
     def layout(model):
@@ -332,4 +350,4 @@ def test_build_makes_the_variables_model_fit_makes(data, make_keras_autoencoder,
 
     assert layout(ours) == layout(theirs)
     assert ours._compile_loss.built and ours.optimizer.built
-    assert skae._loops._build_without_tracing(ours, tensors) is (metrics is None)
+    assert skae._engine._tf_loops._build_without_tracing(ours, tensors) is (metrics is None)

@@ -1,7 +1,7 @@
 """skops and MLflow: fitted estimators dump and load trusting only skae's own classes.
 
 A fitted estimator's state is its skae model file, as bytes (see
-skae/_persistence.py), which skops stores natively; loading it runs the same
+skae/_io/_persistence.py), which skops stores natively; loading it runs the same
 validation as ``skae.load``. Before, skops recursed without end into the
 Keras model in ``model_`` (RecursionError), and so did MLflow 3's default
 ``mlflow.sklearn.save_model``, which writes skops files.
@@ -15,19 +15,12 @@ from sklearn.preprocessing import StandardScaler
 from skae import (
     AutoencoderOutlierDetector,
     AutoencoderTransformer,
-    DenoisingAutoencoder,
     ModelFileError,
-    VariationalAutoencoder,
 )
+from tests.conftest import ESTIMATORS
 
 sio = pytest.importorskip("skops.io", reason="skops is in the tests extra: pip install '.[tests]'")
 
-ESTIMATORS = [
-    AutoencoderTransformer,
-    AutoencoderOutlierDetector,
-    DenoisingAutoencoder,
-    VariationalAutoencoder,
-]
 METHODS = ["transform", "predict", "score_samples", "decision_function", "reconstruction_error"]
 
 
@@ -87,7 +80,8 @@ def test_the_model_file_inside_is_validated_as_skae_load_does(make_estimator, di
     estimator = make_estimator().fit(X[:100])
     state = estimator.__getstate__()
     monkeypatch.setattr(
-        type(estimator), "__getstate__",
+        type(estimator),
+        "__getstate__",
         lambda self: {**state, "_skae_model_file": state["_skae_model_file"][:-100]},
     )
     data = sio.dumps(estimator)
@@ -106,7 +100,9 @@ def test_mlflow_saves_with_skops_by_default(make_estimator, digits, tmp_path):
     path = tmp_path / "detector"
     # pip_requirements given: inferring them would start another Python (~15 s).
     mlflow.save_model(
-        detector, path, skops_trusted_types=[_name(AutoencoderOutlierDetector)],
+        detector,
+        path,
+        skops_trusted_types=[_name(AutoencoderOutlierDetector)],
         pip_requirements=["skae"],
     )
     assert "serialization_format: skops" in (path / "MLmodel").read_text()

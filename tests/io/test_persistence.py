@@ -29,6 +29,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, cross_validate
 
 import skae
+import skae._version
 from skae import (
     AutoencoderOutlierDetector,
     AutoencoderTransformer,
@@ -36,11 +37,9 @@ from skae import (
     InconsistentVersionWarning,
     ModelFileError,
     VariationalAutoencoder,
-    _archive,
-    _codec,
-    _file_network,
-    _persistence,
 )
+from skae._io import _archive, _codec, _persistence
+from skae._io import _network as _file_network
 
 FAST = {"hidden_layer_sizes": (16,), "latent_dim": 2, "epochs": 3, "batch_size": 32}
 
@@ -58,7 +57,11 @@ ESTIMATORS = {
     "variational": lambda seed: VariationalAutoencoder(**FAST, random_state=seed),
 }
 METHODS = [
-    "transform", "predict", "score_samples", "decision_function", "reconstruction_error",
+    "transform",
+    "predict",
+    "score_samples",
+    "decision_function",
+    "reconstruction_error",
 ]
 
 
@@ -70,8 +73,9 @@ def seed():
 def _comparable(params):
     """Parameters with a RandomState replaced by its state, which can be compared."""
     return {
-        key: repr(value.get_state(legacy=False) if isinstance(value, np.random.RandomState)
-                  else value)
+        key: repr(
+            value.get_state(legacy=False) if isinstance(value, np.random.RandomState) else value
+        )
         for key, value in params.items()
     }
 
@@ -132,8 +136,13 @@ def test_keras_objects_as_parameters_round_trip(digits, seed, tmp_path):
     X, _ = digits
     schedule = keras.optimizers.schedules.ExponentialDecay(1e-2, 10, 0.5)
     estimator = AutoencoderTransformer(
-        **FAST, optimizer=keras.optimizers.SGD(momentum=0.5), learning_rate=schedule,
-        lr_schedule=None, loss=keras.losses.Huber(), random_state=seed, scaling=None,
+        **FAST,
+        optimizer=keras.optimizers.SGD(momentum=0.5),
+        learning_rate=schedule,
+        lr_schedule=None,
+        loss=keras.losses.Huber(),
+        random_state=seed,
+        scaling=None,
     ).fit(X)
     loaded = skae.load(estimator.save(tmp_path / "keras.skae"))
     assert loaded.learning_rate.get_config() == schedule.get_config()
@@ -243,9 +252,9 @@ def test_threads_saving_to_one_path_never_mix_files(tmp_path):
     rng = np.random.RandomState(0)
     X = rng.normal(size=(24, 4))
     networks = [
-        AutoencoderTransformer(
-            latent_dim=k, hidden_layer_sizes=(4,), epochs=1, random_state=k
-        ).fit(X)
+        AutoencoderTransformer(latent_dim=k, hidden_layer_sizes=(4,), epochs=1, random_state=k).fit(
+            X
+        )
         for k in (1, 2)
     ]
     # Eight estimators, told apart by tol (which changes no output), on two networks.
@@ -260,7 +269,7 @@ def test_threads_saving_to_one_path_never_mix_files(tmp_path):
         try:
             for _ in range(3):
                 estimators[i].save(path)
-        except Exception as error:  # noqa: BLE001 - reported below
+        except Exception as error:
             errors.append(error)
 
     threads = [threading.Thread(target=save_repeatedly, args=(i,)) for i in range(8)]
@@ -455,6 +464,7 @@ def test_crafted_keras_module_is_never_imported(saved_kinds, tmp_path, monkeypat
         ("keras.layers", "Planted"),  # a public module, but no such class
     ]
     for module, class_name in cases:
+
         def plant(config, module=module, class_name=class_name):
             layer = _first_layer(config, "Dense")
             layer["module"], layer["class_name"] = module, class_name
@@ -468,6 +478,7 @@ def test_crafted_keras_module_is_never_imported(saved_kinds, tmp_path, monkeypat
 
 def test_crafted_registered_names_and_functions_are_refused(saved_kinds, tmp_path):
     saved = saved_kinds("transformer")  # a network of Dense layers
+
     def registered(config):
         _first_layer(config, "Dense")["registered_name"] = "skae>Sampling"
 
@@ -482,7 +493,9 @@ def test_crafted_registered_names_and_functions_are_refused(saved_kinds, tmp_pat
 
     def function(config):
         _first_layer(config, "Dense")["config"]["activation"] = {
-            "module": "builtins", "class_name": "function", "config": "deserialize",
+            "module": "builtins",
+            "class_name": "function",
+            "config": "deserialize",
             "registered_name": "function",
         }
 
@@ -491,8 +504,11 @@ def test_crafted_registered_names_and_functions_are_refused(saved_kinds, tmp_pat
 
     def typespec(config):
         _first_layer(config, "Dense")["config"]["activation"] = {
-            "module": "os", "class_name": "__typespec__", "spec_name": "system",
-            "config": [], "registered_name": None,
+            "module": "os",
+            "class_name": "__typespec__",
+            "spec_name": "system",
+            "config": [],
+            "registered_name": None,
         }
 
     _refused(_craft(saved, tmp_path, model_edit=_edit_keras_config(typespec)), "__typespec__")
@@ -501,6 +517,7 @@ def test_crafted_registered_names_and_functions_are_refused(saved_kinds, tmp_pat
 @pytest.mark.parametrize("layer", ["Lambda", "TFSMLayer", "TorchModuleWrapper", "StringLookup"])
 def test_crafted_code_carrying_layers_are_refused(saved_kinds, tmp_path, layer):
     saved = saved_kinds("transformer")  # a network of Dense layers
+
     def plant(config):
         _first_layer(config, "Dense")["class_name"] = layer
 
@@ -591,17 +608,31 @@ def test_crafted_fitted_attributes_are_refused(saved, tmp_path, edit, match):
         (lambda p: p.update(contamination=2.0), "contamination"),
         (lambda p: p.update(callbacks=["keras.callbacks.RemoteMonitor"]), "callbacks"),
         (
-            lambda p: p.update(loss={"__skae__": "keras", "config": {
-                "module": "keras.layers", "class_name": "Dense", "config": {"units": 1},
-                "registered_name": None,
-            }}),
+            lambda p: p.update(
+                loss={
+                    "__skae__": "keras",
+                    "config": {
+                        "module": "keras.layers",
+                        "class_name": "Dense",
+                        "config": {"units": 1},
+                        "registered_name": None,
+                    },
+                }
+            ),
             "not an optimizer, loss",
         ),
         (
-            lambda p: p.update(loss={"__skae__": "keras", "config": {
-                "module": "keras.src.losses.losses", "class_name": "Huber", "config": {},
-                "registered_name": None,
-            }}),
+            lambda p: p.update(
+                loss={
+                    "__skae__": "keras",
+                    "config": {
+                        "module": "keras.src.losses.losses",
+                        "class_name": "Huber",
+                        "config": {},
+                        "registered_name": None,
+                    },
+                }
+            ),
             "not one of Keras' public modules",
         ),
         (
@@ -609,10 +640,15 @@ def test_crafted_fitted_attributes_are_refused(saved, tmp_path, edit, match):
             "not a numeric one",
         ),
         (
-            lambda p: p.update(random_state={
-                "__skae__": "random_state", "key": [1], "pos": 0, "has_gauss": 0,
-                "cached_gaussian": 0.0,
-            }),
+            lambda p: p.update(
+                random_state={
+                    "__skae__": "random_state",
+                    "key": [1],
+                    "pos": 0,
+                    "has_gauss": 0,
+                    "cached_gaussian": 0.0,
+                }
+            ),
             "Mersenne",
         ),
     ],
@@ -649,7 +685,8 @@ def _relabel(meta, cls, **params):
 def test_relabelled_estimator_class_is_refused(saved_kinds, tmp_path, source, target, match):
     loaded = skae.load(saved_kinds(source))
     crafted = _craft(
-        saved_kinds(source), tmp_path,
+        saved_kinds(source),
+        tmp_path,
         lambda meta: _relabel(meta, target, scaling=loaded.scaling, latent_dim=loaded.latent_dim),
     )
     _refused(crafted, match)
@@ -673,6 +710,7 @@ def test_network_of_another_width_is_refused(saved, saved_kinds, tmp_path):
 
 def test_network_giving_non_finite_outputs_is_refused_at_load(saved_kinds, tmp_path):
     """A file that loads but would fail on first use is refused at load."""
+
     def poison(model_bytes):
         members = _members(io.BytesIO(model_bytes))
         loaded = skae.load(saved_kinds("transformer"))
@@ -681,7 +719,7 @@ def test_network_giving_non_finite_outputs_is_refused_at_load(saved_kinds, tmp_p
         at = weights.find(kernel.tobytes())
         assert at > 0
         infinities = np.full(kernel.shape, np.inf, np.float32).tobytes()
-        members["model.weights.h5"] = weights[:at] + infinities + weights[at + kernel.nbytes:]
+        members["model.weights.h5"] = weights[:at] + infinities + weights[at + kernel.nbytes :]
         return _keras_zip(members)
 
     crafted = _craft(saved_kinds("transformer"), tmp_path, model_edit=poison)
@@ -747,9 +785,9 @@ def test_member_that_holds_more_than_it_declares_is_refused(saved, tmp_path):
     info = zipfile.ZipFile(saved).getinfo("skae.json")
     # Halve the uncompressed size that the central directory declares.
     at = data.find(b"PK\x01\x02")
-    while data[at + 46:at + 46 + len(b"skae.json")] != b"skae.json":
+    while data[at + 46 : at + 46 + len(b"skae.json")] != b"skae.json":
         at = data.find(b"PK\x01\x02", at + 1)
-    data[at + 24:at + 28] = (info.file_size // 2).to_bytes(4, "little")
+    data[at + 24 : at + 28] = (info.file_size // 2).to_bytes(4, "little")
     (tmp_path / "short.skae").write_bytes(bytes(data))
     _refused(tmp_path / "short.skae", "damaged|not the")
 
@@ -769,8 +807,11 @@ def test_duplicate_and_unexpected_members_are_refused(saved, tmp_path):
     members = _members(saved)
     forged = json.loads(members["skae.json"])
     forged["state"]["offset_"] = -1e9
-    pairs = [("skae.json", members["skae.json"]), ("model.keras", members["model.keras"]),
-             ("skae.json", json.dumps(forged))]
+    pairs = [
+        ("skae.json", members["skae.json"]),
+        ("model.keras", members["model.keras"]),
+        ("skae.json", json.dumps(forged)),
+    ]
     _refused(_write(tmp_path / "twice.skae", pairs), "'skae.json' twice")
     extra = _write(tmp_path / "extra.skae", {**members, "notes.txt": b"hi"})
     _refused(extra, "expected the members")
@@ -800,14 +841,19 @@ def test_symlinks_are_refused_and_leave_no_temporary_folder(saved, tmp_path, mon
     _refused(_write(tmp_path / "link.skae", outer), "symbolic link")
 
     inner = _members(io.BytesIO(members["model.keras"]))
-    linked = _keras_zip([*[(n, d) for n, d in inner.items() if n != "model.weights.h5"],
-                         _symlink_member("model.weights.h5", b"/etc/passwd")])
+    linked = _keras_zip(
+        [
+            *[(n, d) for n, d in inner.items() if n != "model.weights.h5"],
+            _symlink_member("model.weights.h5", b"/etc/passwd"),
+        ]
+    )
     _refused(_craft(saved, tmp_path, model_edit=lambda _: linked), "symbolic link")
     assert list(scratch.iterdir()) == []
 
 
 def test_deep_json_is_refused_before_decoding(saved, tmp_path):
     for depth in (80, 200_000):
+
         def deepen(meta, depth=depth):
             meta["params"]["metrics"] = "@@DEEP@@"
 
@@ -930,10 +976,22 @@ def _edit_json(rng, document):
 
 
 def _mutate(rng, data, members, other_model, weight_regions):
-    kind = rng.choice([
-        "flip", "flip", "truncate", "insert", "json", "json", "json", "config", "config",
-        "replace", "weights", "structure",
-    ])
+    kind = rng.choice(
+        [
+            "flip",
+            "flip",
+            "truncate",
+            "insert",
+            "json",
+            "json",
+            "json",
+            "config",
+            "config",
+            "replace",
+            "weights",
+            "structure",
+        ]
+    )
     if kind == "flip":
         mutated = bytearray(data)
         for _ in range(rng.randint(1, 8)):
@@ -979,7 +1037,7 @@ def _mutate(rng, data, members, other_model, weight_regions):
             for _ in range(rng.randint(1, 4)):
                 start, stop = rng.choice(weight_regions)
                 at = start + 4 * rng.randrange((stop - start) // 4)
-                weights[at:at + 4] = rng.choice(
+                weights[at : at + 4] = rng.choice(
                     [b"\x00\x00\x80\x7f", b"\x00\x00\xc0\x7f", b"\x00\x00\x80\xff"]
                 )
         inner["model.weights.h5"] = bytes(weights)
@@ -1193,7 +1251,7 @@ def test_pickles_from_other_versions_warn(digits, seed, monkeypatch):
         warnings.simplefilter("error")  # same versions: no warning
         pickle.loads(data)
     writer = skae.__version__
-    monkeypatch.setattr(skae, "__version__", "0.0.1")
+    monkeypatch.setattr(skae._version, "__version__", "0.0.1")  # where skae reads it
     expected = re.escape(f"skae {writer} (installed: 0.0.1)")
     with pytest.warns(InconsistentVersionWarning, match=expected):
         restored = pickle.loads(data)

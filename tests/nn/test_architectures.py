@@ -1,4 +1,4 @@
-"""skae/_architectures.py and skae/_layers.py: builders, assemble, skae's layers and losses."""
+"""skae/_nn (_architectures.py, _layers.py): builders, assemble, skae's layers and losses."""
 
 import keras
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 from sklearn.decomposition import PCA
 
-from skae._architectures import (
+from skae._nn._architectures import (
     assemble,
     build_conv_autoencoder,
     build_dense_autoencoder,
@@ -15,7 +15,7 @@ from skae._architectures import (
     image_shape_3d,
     split_autoencoder,
 )
-from skae._layers import (
+from skae._nn._layers import (
     Corruption,
     MaskedBinaryCrossentropy,
     MaskedMeanSquaredError,
@@ -32,8 +32,12 @@ ROWS = np.random.RandomState(0).uniform(size=(200, 64)).astype("float32")
 
 @pytest.mark.parametrize(
     "image_shape, n_blocks, grid",
-    [((8, 8, 1), 2, (2, 2)), ((28, 28, 1), 2, (7, 7)), ((28, 28, 1), 3, (4, 4)),
-     ((7, 5, 3), 2, (2, 2))],
+    [
+        ((8, 8, 1), 2, (2, 2)),
+        ((28, 28, 1), 2, (7, 7)),
+        ((28, 28, 1), 3, (4, 4)),
+        ((7, 5, 3), 2, (2, 2)),
+    ],
 )
 def test_conv_grid_rounds_up(image_shape, n_blocks, grid):
     assert conv_grid(image_shape, n_blocks) == grid
@@ -83,7 +87,8 @@ def test_dense_autoencoder_widths(hidden_layer_sizes):
 
 
 @pytest.mark.parametrize(
-    "build, shape", [(build_dense_autoencoder, 64), (build_conv_autoencoder, (8, 8, 1))],
+    "build, shape",
+    [(build_dense_autoencoder, 64), (build_conv_autoencoder, (8, 8, 1))],
     ids=["dense", "conv"],
 )
 def test_assemble_chains_the_halves_which_share_its_weights(build, shape):
@@ -107,9 +112,14 @@ def test_assemble_puts_a_layer_before_and_between():
     np.testing.assert_allclose(autoencoder(ROWS[:5]), expected, rtol=1e-5)
 
 
-@pytest.mark.parametrize("build, shape", [
-    (build_dense_autoencoder, 64), (build_conv_autoencoder, (8, 8, 1)),
-], ids=["dense", "conv"])
+@pytest.mark.parametrize(
+    "build, shape",
+    [
+        (build_dense_autoencoder, 64),
+        (build_conv_autoencoder, (8, 8, 1)),
+    ],
+    ids=["dense", "conv"],
+)
 def test_same_seed_same_weights_other_seed_other_weights(build, shape):
     def weights(seed):
         encoder, decoder = build(shape, 2, dropout=0.1, seed=seed)
@@ -140,8 +150,10 @@ def test_pca_residual_autoencoder_starts_as_pca():
     codes = encoder(X)
     np.testing.assert_allclose(codes, pca.transform(X), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(
-        assemble(encoder, decoder)(X), pca.inverse_transform(pca.transform(X)),
-        rtol=1e-4, atol=1e-4,
+        assemble(encoder, decoder)(X),
+        pca.inverse_transform(pca.transform(X)),
+        rtol=1e-4,
+        atol=1e-4,
     )
 
 
@@ -264,8 +276,7 @@ def test_sampling_draws_around_the_mean_in_training_only():
 
 
 def test_sampling_adds_the_weighted_kl_term_to_the_losses():
-    encoder, decoder = build_dense_autoencoder(64, 2, hidden_layer_sizes=(8,), code_width=4,
-                                               seed=0)
+    encoder, decoder = build_dense_autoencoder(64, 2, hidden_layer_sizes=(8,), code_width=4, seed=0)
     model = assemble(encoder, decoder, between=Sampling(kl_weight=3.0, seed=0))
     model(ROWS[:20])
     (loss,) = model.losses
