@@ -34,16 +34,15 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests" / "io"))
+sys.path.insert(0, str(HERE.parent))  # the repository root: tests.io.model_file_crafting
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def _worker(folder, seed, start, stop):
     """Load mutants ``start`` to ``stop - 1``; one JSON line per mutant on stdout."""
-    import model_file_crafting as crafting
-
     import skae
+    import tests.io.model_file_crafting as crafting
 
     bases = {}
     for kind in crafting.KINDS:
@@ -77,8 +76,9 @@ def _worker(folder, seed, start, stop):
 
 
 def _fit_bases(folder):
-    import model_file_crafting as crafting
     import numpy as np
+
+    import tests.io.model_file_crafting as crafting
 
     for kind, (_, X) in crafting.fit_bases(folder).items():
         np.save(Path(folder) / f"{kind}.npy", X)

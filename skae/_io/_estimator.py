@@ -18,7 +18,6 @@ column by a finite positive factor. Every refusal raises
 :class:`skae._io._json.Refused`.
 """
 
-
 from sklearn.preprocessing import FunctionTransformer
 
 from .. import _scaling

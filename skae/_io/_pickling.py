@@ -117,8 +117,6 @@ def _checked_plain_state(cls, state):
     if "model_" in state:
         fitted = {name: state[name] for name in cls._fitted_attributes if name in state}
         estimator = cls.__new__(cls)
-        vars(estimator).update(
-            {name: value for name, value in state.items() if name not in fitted}
-        )
+        vars(estimator).update({name: value for name, value in state.items() if name not in fitted})
         check_fitted(estimator, fitted)
     return state

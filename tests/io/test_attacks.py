@@ -18,10 +18,18 @@ import warnings
 import h5py
 import numpy as np
 import pytest
-from model_file_crafting import CONFIG, MODEL, WEIGHTS, craft, find_layer, members, zip_bytes
 
 import skae
 from skae import AutoencoderOutlierDetector, AutoencoderTransformer, ModelFileError
+from tests.io.model_file_crafting import (
+    CONFIG,
+    MODEL,
+    WEIGHTS,
+    craft,
+    find_layer,
+    members,
+    zip_bytes,
+)
 
 sio = pytest.importorskip("skops.io", reason="skops is in the tests extra: pip install '.[tests]'")
 
