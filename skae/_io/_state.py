@@ -142,12 +142,12 @@ def _check_value(name, kind, value, sizes, shape=None):
     elif kind == "float":
         number = isinstance(value, (float, np.floating)) or _is_int(value)
         if not number or not abs(value) <= MAX_MAGNITUDE:  # NaN fails too
-            raise Refused(f"its {name} is not a finite float of at most {MAX_MAGNITUDE:g}.")
+            raise Refused(f"its {name} is beyond {MAX_MAGNITUDE:g} in magnitude, or not a number.")
     elif kind == "array":
         if not (isinstance(value, np.ndarray) and value.dtype == np.float64):
             raise Refused(f"its {name} is not a float64 array.")
         if not np.all(np.abs(value) <= MAX_MAGNITUDE):  # NaN fails too
-            raise Refused(f"its {name} holds NaN, infinity or values beyond {MAX_MAGNITUDE:g}.")
+            raise Refused(f"its {name} is beyond {MAX_MAGNITUDE:g} in magnitude, or NaN.")
         _check_shape(name, value.shape, shape, sizes)
     elif kind == "names":
         if not (
@@ -230,7 +230,8 @@ def _check_scaler(scaler, where, scaling, n):
         factor, offset = _scaling.affine_map(scaler, n)
         if not (np.all(factor >= TINY) and np.isfinite(factor).all() and np.isfinite(offset).all()):
             raise Refused(
-                f"its {where} does not scale every column by a finite, positive, normal factor."
+                f"its {where} does not scale every column by a finite, positive, normal, "
+                "non-zero factor."
             )
         # Inputs that scale to [-1e3, 1e3]: their squared errors must be finite.
         reach = (np.abs(offset) + 1e3) / factor
