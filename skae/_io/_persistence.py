@@ -54,6 +54,7 @@ import sklearn
 from . import _archive, _estimator, _network
 from ._bounds import DEFAULT_LIMITS
 from ._json import Refused, canonical, dump_json, read_json
+from ._state import check_outputs
 
 __all__ = [
     "InconsistentVersionWarning",
@@ -306,6 +307,7 @@ def _load(file, size, key, warn_at, limits=DEFAULT_LIMITS):
     )
     _network.restore_seeds(model, meta["seed_states"])
     estimator.model_ = model
+    check_outputs(estimator)
     return estimator
 
 

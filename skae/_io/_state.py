@@ -12,6 +12,10 @@ that ``skae.load`` would refuse cannot come in by another door:
   the divisors (``_positive_attributes``, a scaler's factors) positive and
   *normal*: at least the smallest normal float64 (``np.finfo(np.float64).tiny``),
   since dividing by a subnormal overflows to infinity;
+- :func:`check_outputs`: a first run of the loaded estimator on a probe batch
+  (rows that its scaler maps to 0, +-1 and standard normal noise), whose
+  every output must be finite: a state that passes every check above and
+  still breaks the model fails here, at load, not on first use;
 - :func:`check_names`: every name of an unpickled ``__dict__``: a parameter,
   a declared fitted attribute or ``model_``, or one of the few private
   attributes scikit-learn and skae set (each of its type); never a name the
@@ -24,6 +28,7 @@ file or pickle.
 
 import inspect
 import math
+import warnings
 
 import keras
 import numpy as np
@@ -39,6 +44,7 @@ __all__ = [
     "TINY",
     "check_fitted",
     "check_names",
+    "check_outputs",
     "parameter_names",
 ]
 
@@ -193,6 +199,44 @@ def _check_normal(name, value):
             f"its {name} is not positive and normal (at least {TINY:g}): dividing by it "
             "would overflow."
         )
+
+
+# ----------------------------------------------------------------------
+# the probe batch
+
+# The public outputs a probe checks (those the estimator has).
+PROBED = ("transform", "predict", "score_samples", "decision_function", "reconstruction_error")
+
+
+def probe_batch(estimator, n_rows=8, seed=0):
+    """Rows in the estimator's input units that its scaler maps to 0, +1, -1 and N(0, 1) noise."""
+    n = estimator.n_features_in_
+    factor, offset = _scaling.affine_map(estimator.scaler_, n)
+    noise = np.random.RandomState(seed).normal(size=(n_rows - 3, n))
+    scaled = np.vstack([np.zeros(n), np.ones(n), -np.ones(n), noise])
+    return (scaled - offset) / factor
+
+
+def check_outputs(estimator):
+    """Refuse a loaded estimator unless every output it has is finite on :func:`probe_batch`."""
+    X = probe_batch(estimator)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # e.g. an array without the fitted feature names
+        for method in PROBED:
+            if not hasattr(estimator, method):
+                continue
+            try:
+                output = np.asarray(getattr(estimator, method)(X), dtype=np.float64)
+            except Exception as error:
+                raise Refused(
+                    f"its {method} fails on a probe batch ({type(error).__name__}: "
+                    f"{str(error)[:200]})."
+                ) from error
+            if not np.isfinite(output).all():
+                raise Refused(
+                    f"its {method} gives non-finite values on a probe batch: its fitted "
+                    "attributes or weights break the model."
+                )
 
 
 # ----------------------------------------------------------------------

@@ -209,11 +209,6 @@ def test_subnormal_spreads_and_scales_are_refused(files, fitted, tmp_path, name,
     _refused(path, f"{name}.*normal")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="skae/_file_network.py runs only the network on a row of zeros at load, not the "
-    "estimator's outputs on a probe batch",
-)
 def test_state_giving_non_finite_scores_is_refused_by_the_probe_batch(files, tmp_path):
     def overflow(meta):
         _set_state("term_median_", 1e149)(meta)
