@@ -323,10 +323,6 @@ def test_the_state_sklearn_sets_still_round_trips(fitted):
 # Saves replace the path itself: never write through a link, never onto a special file
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="skae/_archive.py write_atomically resolves a symbolic link and replaces its target",
-)
 @pytest.mark.parametrize("target_exists", [True, False])
 def test_save_replaces_a_symlink_and_never_writes_through_it(fitted, tmp_path, target_exists):
     transformer, _, X = fitted
@@ -356,10 +352,6 @@ def _special_file(tmp_path, kind):
     return path
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="skae/_archive.py write_atomically renames its file over whatever is at the path",
-)
 @pytest.mark.parametrize("kind", ["fifo", "device"])
 def test_save_refuses_to_replace_a_fifo_or_a_device(fitted, tmp_path, kind):
     transformer, _, _ = fitted
