@@ -23,15 +23,27 @@ it builds anything, each step in its own module:
 1. the archive (skae/_io/_archive.py): a regular file, only the members above,
    sizes and compression ratios capped, read in bounded chunks; the HMAC,
    when a key is given, before anything is parsed;
-2. the JSON (skae/_io/_codec.py and _json.py, and the header here): bounded depth, no NaN
-   literals or repeated keys, exactly the expected header, versions and
-   checksums;
+2. the JSON (skae/_io/_json.py and _codec.py, and the header here): depth and
+   counts of objects, arrays and strings bounded by one linear scan before
+   parsing, no NaN literals or repeated keys, exactly the expected header,
+   versions and checksums;
 3. the estimator (skae/_io/_estimator.py): one of skae's classes, its
-   parameters, its declared fitted attributes, each of its kind;
+   parameters, its declared fitted attributes decoded by their kinds and
+   checked by the one validator of state (skae/_io/_state.py: shapes, finite
+   values, divisors positive and normal), which unpickling and skops use too;
 4. the network (skae/_io/_network.py): the inner ``.keras`` archive checked
    like the outer one, every object of its configuration resolved through an
    allow-list (skae/_io/_keras_policy.py: no module the file names is imported),
-   read by Keras in safe mode, then checked against the JSON and run once.
+   only layers skae builds, the compile configuration resolved, and what it
+   would allocate bounded before Keras allocates anything
+   (skae/_io/_bounds.py: HDF5 datasets storing what they declare, declared
+   bytes within the file's size and ``max_bytes``); read by Keras in safe
+   mode, then checked against the JSON and run once on a row of zeros;
+5. the estimator's outputs on a probe batch, all finite.
+
+The checksums promise only that a file is as its writer saved it *if* the
+writer was honest; the key (an HMAC-SHA256) promises that the writer held
+the key. Neither says the model is a good one.
 
 Any failure raises :class:`ModelFileError` naming the file, with the cause
 chained; a missing path raises ``FileNotFoundError`` as ``open`` does.
@@ -121,9 +133,11 @@ def save_estimator(estimator, path, key=None):
     ``key`` (bytes or str), when given, adds an HMAC-SHA256 that
     ``load(path, key=key)`` checks. The file is written to a unique temporary
     file next to the target, flushed to disk and renamed over it: readers see
-    the old file or the new one, never a mix. A symbolic link is written
-    through (its target is replaced). An existing file keeps its permission
-    bits; a new one gets the usual ``0o666 & ~umask``.
+    the old file or the new one, never a mix. Only ``path`` itself is
+    replaced: a symbolic link there is replaced by the file (never written
+    through), a FIFO, socket, device or folder there is refused with
+    ``FileExistsError``. An existing file keeps its permission bits; a new
+    one gets the usual ``0o666 & ~umask``.
     """
     return _archive.write_atomically(path, _members(estimator, _archive.key_bytes(key)))
 
