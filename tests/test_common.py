@@ -24,12 +24,6 @@ RECONSTRUCTING = (AutoencoderTransformer, DenoisingAutoencoder, VariationalAutoe
 
 # Limits of the design, not bugs: (check, estimator classes) -> why.
 LIMITS = {
-    ("check_estimator_tags_renamed", ALL): (
-        "scikeras' BaseWrapper, which every skae estimator must subclass, still "
-        "defines the pre-1.6 `_more_tags`. skae's tags come from __sklearn_tags__ "
-        "(see test_base.py::test_tags_come_from_mixins_left_of_scikeras); patching "
-        "scikeras' class would change it for every other user in the process."
-    ),
     ("check_sample_weight_equivalence_on_dense_data", ALL[1:]): (
         "A weight equals a repeated row only for full-batch training "
         "(test_base.py::test_integer_weights_count_as_repeated_rows); these train "

@@ -192,6 +192,20 @@ feature_names_in_
     }
     # The neighbour search over reference_rows_, rebuilt after loading.
     _transient_attributes = frozenset({"_neighbour_index"})
+    # Shapes of the fitted arrays, as model files check them (skae/_io), in
+    # terms of n_features_in_, latent_dim and n_members (``_array_sizes``).
+    _array_shapes = {
+        **_BaseAutoencoder._array_shapes,
+        "member_masks_": ("n_members", "n_features_in_"),
+        "column_error_scale_": ("n_members", "n_features_in_"),
+        "code_location_": ("n_members", "latent_dim"),
+        "code_precision_": ("n_members", "latent_dim", "latent_dim"),
+        "reference_rows_": (None, "n_features_in_"),
+        "term_median_": (None, "n_members"),
+        "term_spread_": (None, "n_members"),
+        "calibration_scores_": (None,),
+    }
+    _positive_attributes = frozenset({"column_error_scale_", "term_spread_"})
     _fitted_attributes = {
         **_BaseAutoencoder._fitted_attributes,
         "member_masks_": "array",
