@@ -218,21 +218,6 @@ feature_names_in_
         "calibration_scores_": "array",
         "offset_": "float",
     }
-    # What model files, pickles and skops check of them (skae/_io/_state.py):
-    # shapes in terms of n_features_in_, latent_dim and n_members (None: any
-    # length), and the divisors, which must be positive and normal.
-    _array_shapes = {
-        **_BaseAutoencoder._array_shapes,
-        "member_masks_": ("n_members", "n_features_in_"),
-        "column_error_scale_": ("n_members", "n_features_in_"),
-        "code_location_": ("n_members", "latent_dim"),
-        "code_precision_": ("n_members", "latent_dim", "latent_dim"),
-        "reference_rows_": (None, "n_features_in_"),
-        "term_median_": (None, "n_members"),
-        "term_spread_": (None, "n_members"),
-        "calibration_scores_": (None,),
-    }
-    _positive_attributes = frozenset({"column_error_scale_", "term_spread_"})
 
     def __init__(
         self,
