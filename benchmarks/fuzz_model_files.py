@@ -34,16 +34,15 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests" / "io"))
+sys.path.insert(0, str(HERE.parent))  # the repository root: tests.io.model_file_crafting
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def _worker(folder, seed, start, stop):
     """Load mutants ``start`` to ``stop - 1``; one JSON line per mutant on stdout."""
-    import model_file_crafting as crafting
-
     import skae
+    import tests.io.model_file_crafting as crafting
 
     bases = {}
     for kind in crafting.KINDS:
@@ -77,15 +76,20 @@ def _worker(folder, seed, start, stop):
 
 
 def _fit_bases(folder):
-    import model_file_crafting as crafting
     import numpy as np
+
+    import tests.io.model_file_crafting as crafting
 
     for kind, (_, X) in crafting.fit_bases(folder).items():
         np.save(Path(folder) / f"{kind}.npy", X)
 
 
-def run(n, seed, progress=True):
-    """Fuzz ``n`` mutants; return the counts and the list of ``other`` outcomes."""
+def run(n, seed, progress=True, out=None):
+    """Fuzz ``n`` mutants; return the counts and the list of ``other`` outcomes.
+
+    With ``out``, the report so far is also written there every 250 mutants,
+    so that a run stopped early still says what it found (``"done"``).
+    """
     counts = {"refused": 0, "loaded": 0, "loaded, same outputs": 0, "other": 0}
     others, slowest = [], (0.0, None)
     by_mutation = {}
@@ -116,13 +120,21 @@ def run(n, seed, progress=True):
                     others.append(line)
                 if line["seconds"] > slowest[0]:
                     slowest = (line["seconds"], line)
-                if progress and next_index % 500 == 0:
-                    print(f"{next_index}/{n}: {counts}", file=sys.stderr, flush=True)
+                if next_index % 250 == 0:
+                    if progress:
+                        print(f"{next_index}/{n}: {counts}", file=sys.stderr, flush=True)
+                    if out is not None:
+                        partial = _report(n, seed, counts, by_mutation, slowest, others)
+                        out.write_text(json.dumps({**partial, "done": next_index}, indent=1))
             code = worker.wait()
             if next_index < n and code != 0:  # the worker died on mutant next_index
                 counts["other"] += 1
                 others.append({"i": next_index, "result": "other", "detail": f"crash {code}"})
                 next_index += 1
+    return {**_report(n, seed, counts, by_mutation, slowest, others), "done": next_index}
+
+
+def _report(n, seed, counts, by_mutation, slowest, others):
     return {
         "n": n,
         "seed": seed,
@@ -147,7 +159,7 @@ def main(argv=None):
         folder, seed, start, stop = args.worker
         return _worker(folder, int(seed), int(start), int(stop))
     started = time.perf_counter()
-    report = run(args.n, args.seed)
+    report = run(args.n, args.seed, out=args.out)
     report["seconds"] = round(time.perf_counter() - started, 1)
     text = json.dumps(report, indent=1)
     print(text)

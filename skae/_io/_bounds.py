@@ -1,14 +1,8 @@
 """What a model file may make a load allocate, decided by what the file is, not by what it says.
 
-Three checks, each made before the allocation it bounds:
+Two checks, each made before the allocation it bounds (the JSON documents
+are bounded by :func:`skae._io._json.read_json`):
 
-- :func:`check_json_size`: a JSON document's nesting depth, and its counts of
-  objects and arrays (containers) and of strings, from one linear scan of
-  the raw bytes (NumPy, bounded chunks) before ``json.loads`` builds any of
-  them. Each container costs Python ~60-250 bytes and each string ~50, for
-  2-3 bytes of text: the counts are capped at a fixed allowance plus a
-  share of the document's size, so that parsing costs at most a few times
-  what an honest document of that size costs (one of numbers).
 - :func:`check_weights_file`: the HDF5 weights file, through h5py's
   metadata only: every dataset numeric, unfiltered, in the file itself (no
   external or virtual storage), and storing at least the bytes it declares
@@ -29,20 +23,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = [
-    "DEFAULT_LIMITS",
-    "Limits",
-    "check_budget",
-    "check_json_size",
-    "check_weights_file",
-    "json_counts",
-]
+from ._json import Refused
+
+__all__ = ["DEFAULT_LIMITS", "Limits", "check_budget", "check_weights_file"]
 
 MiB = 1 << 20
-
-
-class Refused(ValueError):
-    """Placeholder until the restructure's ``Refused`` lands (same contract)."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +46,7 @@ class Limits:
         a file that declares far more than it holds is a bomb.
     """
 
-    max_bytes: int = 2 << 30
+    max_bytes: int = 4 << 30
     ratio: int = 8
     floor: int = 16 * MiB
 
@@ -71,110 +56,6 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
-
-# ----------------------------------------------------------------------
-# JSON: depth and counts from the raw bytes
-
-MAX_DEPTH = 64
-# Containers and strings allowed whatever the size, and per byte beyond it.
-_CONTAINERS, _BYTES_PER_CONTAINER = 100_000, 64
-_STRINGS, _BYTES_PER_STRING = 100_000, 4
-_CHUNK = 1 << 20
-_BRACKETS = np.zeros(256, dtype=bool)
-_BRACKETS[[91, 93, 123, 125]] = True
-_OPENING = np.zeros(256, dtype=bool)
-_OPENING[[91, 123]] = True
-
-
-def json_counts(data):
-    """``(depth, containers, strings)`` of the JSON text ``data``, brackets in strings not counted.
-
-    Exact for valid JSON (where backslashes occur only inside strings); one
-    pass over the positions of the six characters that matter, in chunks of
-    1 MiB, so that 64 MiB take a fraction of a second and bounded memory.
-    """
-    *_, counts = _scan(data)
-    return counts
-
-
-def _scan(data):
-    """The counts of :func:`json_counts` so far, after each chunk (a caller can stop early)."""
-    buffer = np.frombuffer(bytes(data), dtype=np.uint8)
-    deepest, depth, containers, quotes_seen = 0, 0, 0, 0
-    in_string, carried = 0, 0  # carried: backslashes ending the last chunk
-    for offset in range(0, len(buffer), _CHUNK):
-        chunk = buffer[offset : offset + _CHUNK]
-        quotes = _unescaped_quotes(chunk, carried)
-        brackets = np.flatnonzero(_BRACKETS[chunk])
-        if len(brackets):
-            outside = (np.searchsorted(quotes, brackets) + in_string) % 2 == 0
-            opening = _OPENING[chunk[brackets[outside]]]
-            containers += int(np.count_nonzero(opening))
-            if len(opening):
-                levels = depth + np.cumsum(np.where(opening, 1, -1))
-                deepest = max(deepest, int(levels.max()))
-                depth = int(levels[-1])
-        in_string = (in_string + len(quotes)) % 2
-        quotes_seen += len(quotes)
-        carried = _trailing_backslashes(chunk, carried)
-        yield deepest, containers, quotes_seen // 2
-
-
-def _unescaped_quotes(chunk, carried):
-    """Positions of the quotes in ``chunk`` not escaped by an odd run of backslashes."""
-    quotes = np.flatnonzero(chunk == 34)
-    backslashes = np.flatnonzero(chunk == 92)
-    if not len(quotes):
-        return quotes
-    escapes = np.zeros(len(quotes), dtype=np.int64)
-    if len(backslashes):
-        starts = _run_starts(backslashes)
-        last = np.searchsorted(backslashes, quotes) - 1
-        at = np.maximum(last, 0)
-        adjacent = (last >= 0) & (backslashes[at] == quotes - 1)
-        escapes = np.where(adjacent, quotes - starts[at], 0)
-        escapes = escapes + np.where(adjacent & (starts[at] == 0), carried, 0)
-    escapes[quotes == 0] = carried
-    return quotes[escapes % 2 == 0]
-
-
-def _run_starts(backslashes):
-    """For each backslash position, where its run of consecutive backslashes starts."""
-    new_run = np.ones(len(backslashes), dtype=bool)
-    new_run[1:] = backslashes[1:] != backslashes[:-1] + 1
-    run_start = np.where(new_run, np.arange(len(backslashes)), 0)
-    return backslashes[np.maximum.accumulate(run_start)]
-
-
-def _trailing_backslashes(chunk, carried):
-    backslashes = np.flatnonzero(chunk == 92)
-    if not len(backslashes) or backslashes[-1] != len(chunk) - 1:
-        return 0
-    start = _run_starts(backslashes)[-1]
-    return int(len(chunk) - start) + (carried if start == 0 else 0)
-
-
-def check_json_size(data, what):
-    """Refuse JSON ``data`` nested too deep, or holding more containers or strings than its
-    size allows; the scan stops at the first chunk past a limit."""
-    most_containers = _CONTAINERS + len(data) // _BYTES_PER_CONTAINER
-    most_strings = _STRINGS + len(data) // _BYTES_PER_STRING
-    for depth, containers, strings in _scan(data):
-        if depth > MAX_DEPTH:
-            raise Refused(
-                f"{what} nests arrays or objects {depth} deep (the limit is {MAX_DEPTH})."
-            )
-        if containers > most_containers:
-            raise Refused(
-                f"{what} holds {containers} JSON objects and arrays or more in {len(data)} "
-                f"bytes (at most {most_containers}): a file skae wrote holds far fewer."
-            )
-        if strings > most_strings:
-            raise Refused(
-                f"{what} holds {strings} JSON strings or more in {len(data)} bytes (at most "
-                f"{most_strings})."
-            )
-
 
 # ----------------------------------------------------------------------
 # HDF5: declared against stored

@@ -13,7 +13,9 @@ import sys
 import tempfile
 
 import pytest
-from model_file_crafting import (
+
+import skae
+from tests.io.model_file_crafting import (
     KINDS,
     fit_bases,
     members,
@@ -23,8 +25,6 @@ from model_file_crafting import (
     outputs,
     weight_regions,
 )
-
-import skae
 
 N_MUTANTS = 150
 SEED = 20261207
