@@ -42,6 +42,8 @@ _KERAS_MEMBERS = {"config.json": MAX_JSON, "metadata.json": MiB, "model.weights.
 # Integers in a network's configuration (units, shapes, filters) are at most
 # this; seeds and object ids excepted.
 _MAX_CONFIG_INT = 1 << 24
+# The largest magnitude a weight may have (float32 reaches 3.4e38).
+_MAX_WEIGHT = 1e20
 _UNBOUNDED_CONFIG_KEYS = {"seed", "shared_object_id"}
 _WEIGHTED_LAYERS = (
     "Dense",
@@ -376,6 +378,11 @@ def _check_network(model, estimator, n_features):
     compiled = getattr(model, "compiled", False)
     if not (compiled and isinstance(getattr(model, "optimizer", None), keras.optimizers.Optimizer)):
         raise Refused("its network was not saved compiled (no optimizer).")
+    for variable in model.weights:  # trained weights are of order 1: 1e20 is no weight
+        if "float" in str(variable.dtype):
+            values = variable.numpy()
+            if not np.all(np.abs(values) <= _MAX_WEIGHT):  # NaN fails too
+                raise Refused(f"its weight {variable.path} holds NaN, infinity or beyond 1e20.")
     zeros = np.zeros((1, n_features), dtype=np.float32)
     for label, network, expected in (("network", model, output_width), ("encoder", encoder, width)):
         output = network(zeros, training=False)

@@ -13,7 +13,7 @@ that ``skae.load`` would refuse cannot come in by another door:
   *normal*: at least the smallest normal float64 (``np.finfo(np.float64).tiny``),
   since dividing by a subnormal overflows to infinity;
 - :func:`check_outputs`: a first run of the loaded estimator on a probe batch
-  (rows that its scaler maps to 0, +-1 and standard normal noise), whose
+  (rows that its scaler maps to 0, +-1, +-3 and standard normal noise), whose
   every output must be finite: a state that passes every check above and
   still breaks the model fails here, at load, not on first use;
 - :func:`check_names`: every name of an unpickled ``__dict__``: a parameter,
@@ -208,12 +208,13 @@ def _check_normal(name, value):
 PROBED = ("transform", "predict", "score_samples", "decision_function", "reconstruction_error")
 
 
-def probe_batch(estimator, n_rows=8, seed=0):
-    """Rows in the estimator's input units that its scaler maps to 0, +1, -1 and N(0, 1) noise."""
+def probe_batch(estimator, n_rows=64, seed=0):
+    """Rows in the estimator's input units that its scaler maps to 0, +-1, +-3 and N(0, 1) noise."""
     n = estimator.n_features_in_
     factor, offset = _scaling.affine_map(estimator.scaler_, n)
-    noise = np.random.RandomState(seed).normal(size=(n_rows - 3, n))
-    scaled = np.vstack([np.zeros(n), np.ones(n), -np.ones(n), noise])
+    noise = np.random.RandomState(seed).normal(size=(n_rows - 5, n))
+    steps = np.array([0.0, 1.0, -1.0, 3.0, -3.0])[:, None] * np.ones(n)
+    scaled = np.vstack([steps, noise])
     return (scaled - offset) / factor
 
 

@@ -13,6 +13,7 @@ and ``benchmarks/fuzz_model_files.py``.
 import hashlib
 import io
 import json
+import math
 import random
 import stat
 import warnings
@@ -154,6 +155,11 @@ def _json_paths(value, path=()):
 
 
 def _edit_number(rng, value):
+    edited = _any_number(rng, value)
+    return edited if math.isfinite(edited) else 1e308  # JSON (and the checksum) holds no inf
+
+
+def _any_number(rng, value):
     return rng.choice(
         [
             value * 2,
