@@ -604,8 +604,10 @@ class _BaseAutoencoder(CallbackSupportMixin, BaseEstimator):
         path : str or path-like
             Where to write; the ``.skae`` extension is a good choice. An
             existing file is replaced only once the new one is complete, and
-            keeps its permission bits; a symbolic link is written through
-            (its target is replaced).
+            keeps its permission bits. Only the path itself is replaced: a
+            symbolic link there is replaced by the file (its target is left
+            as it is, never written through); a FIFO, socket, device or
+            folder there raises ``FileExistsError``.
         key : bytes or str, default=None
             A secret: adds an HMAC-SHA256 of the file that
             ``skae.load(path, key=key)`` checks, so that a file shipped

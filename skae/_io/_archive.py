@@ -12,7 +12,9 @@ skae/_io/_persistence.py names the file.
 
 Writing (:func:`write_atomically`) goes through a unique temporary file next
 to the target, flushed and fsynced, renamed over the target, and the folder
-fsynced: readers see the old file or the new one, never a mix. Temporaries
+fsynced: readers see the old file or the new one, never a mix. Only the path
+itself is replaced: a symbolic link there is replaced, never written through,
+and a FIFO, socket or device there is refused. Temporaries
 that a killed save left behind an hour ago are removed by the next save to
 the same target. :func:`zip_bytes` writes the same archive in memory.
 """
@@ -269,18 +271,19 @@ def _write_zip(file, members):
 def write_atomically(path, members):
     """Write the zip of ``members`` to ``path`` through a unique temporary file; return ``path``.
 
-    A symbolic link is written through (its target is replaced). An existing
-    file keeps its permission bits; a new one gets ``0o666 & ~umask``.
+    Only ``path`` itself is ever replaced, by renaming the temporary over it:
+    a symbolic link there is replaced by the file (its target is left as it
+    is, never written through), and a FIFO, socket or device there is
+    refused with ``FileExistsError`` (renaming over it would remove a special
+    file someone made on purpose). An existing regular file keeps its
+    permission bits; a new file (one replacing a link included) gets
+    ``0o666 & ~umask``.
     """
     user_path = path
-    path = Path(path)
-    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    target = Path(path)
     folder = target.parent
+    mode = _mode_for(target, user_path)
     _remove_stale_temporaries(folder, target.name)
-    try:
-        mode = stat.S_IMODE(os.stat(target).st_mode) & 0o777
-    except OSError:
-        mode = 0o666 & ~_umask()
     try:
         fd, temporary = tempfile.mkstemp(
             prefix=f".{target.name}.", suffix=_TEMPORARY_SUFFIX, dir=folder
@@ -294,6 +297,7 @@ def write_atomically(path, members):
             _write_zip(file, members)
             file.flush()
             os.fsync(file.fileno())
+        # rename() replaces the name, never what a link at it points to.
         os.replace(temporary, target)
     except BaseException as error:
         try:
@@ -305,6 +309,36 @@ def write_atomically(path, members):
         raise
     _fsync_folder(folder)
     return Path(user_path)
+
+
+def _mode_for(target, user_path):
+    """The permission bits of the file to write at ``target`` (see :func:`write_atomically`)."""
+    try:
+        info = os.lstat(target)
+    except FileNotFoundError:
+        return 0o666 & ~_umask()
+    except OSError as error:
+        raise _naming(error, user_path) from error
+    if stat.S_ISREG(info.st_mode):
+        return stat.S_IMODE(info.st_mode) & 0o777
+    if stat.S_ISLNK(info.st_mode):
+        return 0o666 & ~_umask()
+    kind = _SPECIAL.get(stat.S_IFMT(info.st_mode), "not a regular file")
+    raise FileExistsError(
+        errno.EEXIST,
+        f"Cannot save the model: the path exists and is not a regular file ({kind}); "
+        "remove it or choose another path",
+        str(user_path),
+    )
+
+
+_SPECIAL = {
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFDIR: "a folder",
+}
 
 
 def _naming(error, path):

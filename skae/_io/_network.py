@@ -30,6 +30,7 @@ import numpy as np
 from .._nn import Corruption, Sampling
 from . import _keras_policy
 from ._archive import MAX_JSON, MAX_NETWORK, MiB, read_archive
+from ._bounds import DEFAULT_LIMITS, check_budget, check_weights_file
 from ._codec import decode_value, encode_value
 from ._json import Refused, read_json
 
@@ -41,6 +42,8 @@ _KERAS_MEMBERS = {"config.json": MAX_JSON, "metadata.json": MiB, "model.weights.
 # Integers in a network's configuration (units, shapes, filters) are at most
 # this; seeds and object ids excepted.
 _MAX_CONFIG_INT = 1 << 24
+# The largest magnitude a weight may have (float32 reaches 3.4e38).
+_MAX_WEIGHT = 1e20
 _UNBOUNDED_CONFIG_KEYS = {"seed", "shared_object_id"}
 _WEIGHTED_LAYERS = (
     "Dense",
@@ -53,6 +56,41 @@ _WEIGHTED_LAYERS = (
     "MemberDense",  # skae's: one dense kernel per member of the detector's ensemble
 )
 _DENSE = ("Dense", "MemberDense")
+# The layers skae's builders use (skae/_nn): a network holding any other (an
+# Embedding, say, whose weights nothing here counts) is not one skae wrote.
+_LAYERS = frozenset(
+    {
+        "InputLayer",
+        "Functional",
+        "Dense",
+        "Conv2D",
+        "Conv2DTranspose",
+        "Activation",
+        "ActivityRegularization",
+        "Add",
+        "Cropping2D",
+        "Dropout",
+        "Flatten",
+        "Reshape",
+        "Corruption",
+        "Sampling",
+        "ColumnMasks",
+        "MemberDense",
+    }
+)
+# The compile configuration Keras writes, and what each entry may hold.
+_COMPILE_KEYS = frozenset(
+    {
+        "optimizer",
+        "loss",
+        "loss_weights",
+        "metrics",
+        "weighted_metrics",
+        "run_eagerly",
+        "steps_per_execution",
+        "jit_compile",
+    }
+)
 
 
 # ----------------------------------------------------------------------
@@ -76,6 +114,8 @@ def keras_bytes(model):
         members, _ = _keras_members(model_bytes)
         config = read_json(members["config.json"], "the network's config.json")
         _keras_policy.check_config(config)
+        _check_layers(config)
+        _check_compile_config(config.get("compile_config"))
     except Refused as error:
         raise TypeError(
             f"save() cannot store this network without pickle: {error} Use a built-in "
@@ -105,15 +145,27 @@ def _keras_members(model_bytes, read=("config.json",)):
 # reading
 
 
-def load_network(model_bytes, estimator, n_features):
-    """The network in ``model_bytes``, checked against ``estimator`` (its fitted attributes set)."""
-    members, sizes = _keras_members(model_bytes, read=("config.json", "metadata.json"))
+def load_network(model_bytes, estimator, n_features, file_size=None, limits=DEFAULT_LIMITS):
+    """The network in ``model_bytes``, checked against ``estimator`` (its fitted attributes set).
+
+    ``file_size`` (the model file's bytes; those of ``model_bytes`` by
+    default) and ``limits`` bound the bytes its weights may declare.
+    """
+    read = ("config.json", "metadata.json", "model.weights.h5")
+    members, sizes = _keras_members(model_bytes, read=read)
     config = read_json(members["config.json"], f"{MODEL}/config.json")
     metadata = read_json(members["metadata.json"], f"{MODEL}/metadata.json")
     if not isinstance(metadata, dict):
         raise Refused(f"its {MODEL}/metadata.json is not an object.")
     _keras_policy.check_config(config)
-    _check_network_config(config, sizes["model.weights.h5"])
+    _check_layers(config)
+    _check_compile_config(config.get("compile_config"))
+    declared = _check_network_config(config, sizes["model.weights.h5"])
+    stored = check_weights_file(members.pop("model.weights.h5"), f"its {MODEL}/model.weights.h5")
+    file_size = len(model_bytes) if file_size is None else file_size
+    # What the load allocates: the variables the layers declare (float32) and
+    # the datasets Keras reads (the weights and the optimizer's state).
+    check_budget(4 * declared + stored, file_size, limits)
     with tempfile.TemporaryDirectory() as folder:
         model_path = os.path.join(folder, MODEL)
         with open(model_path, "wb") as file:
@@ -130,8 +182,102 @@ def load_network(model_bytes, estimator, n_features):
     return model
 
 
+def _check_layers(config):
+    """Refuse a network holding a layer that skae's builders never use (in any model's list)."""
+    stack = [config]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            inner = item.get("config")
+            layers = inner.get("layers", []) if isinstance(inner, dict) else []
+            for layer in layers if isinstance(layers, list) else [layers]:
+                name = layer.get("class_name") if isinstance(layer, dict) else None
+                if name not in _LAYERS:
+                    raise Refused(
+                        f"its network holds a {str(name)[:100]} layer, which skae never builds."
+                    )
+            stack.extend(item.values())
+
+
+def _check_compile_config(compile_config):
+    """Refuse a compile configuration that is not an optimizer, a loss and metrics.
+
+    Keras resolves these lazily (a loss named after a layer fails only at the
+    first ``partial_fit``): here each is resolved now, by the allow-list.
+    """
+    if not isinstance(compile_config, dict):
+        raise Refused("its network was not saved compiled (no compile configuration).")
+    unknown = sorted(set(compile_config) - _COMPILE_KEYS)
+    if unknown:
+        raise Refused(f"its compile configuration holds {unknown[:10]}.")
+    optimizer = compile_config.get("optimizer")
+    if not (
+        isinstance(optimizer, dict)
+        and _is_subclass(_keras_policy.resolve(optimizer), keras.optimizers.Optimizer)
+    ):
+        raise Refused("its compile configuration's optimizer is not a Keras optimizer.")
+    _check_loss_or_metric(compile_config.get("loss"), "loss", keras.losses)
+    for key in ("metrics", "weighted_metrics"):
+        metrics = compile_config.get(key)
+        if metrics is None:
+            continue
+        if not isinstance(metrics, list):
+            raise Refused(f"its compile configuration's {key} is not a list.")
+        for metric in metrics:
+            _check_loss_or_metric(metric, key, keras.metrics)
+    weights = compile_config.get("loss_weights")
+    numbers = weights if isinstance(weights, list) else [weights]
+    if weights is not None and not all(
+        type(w) in (int, float) and math.isfinite(w) for w in numbers
+    ):
+        raise Refused("its compile configuration's loss_weights are not numbers.")
+    for key, kinds in (("run_eagerly", (bool,)), ("jit_compile", (bool, str))):
+        if key in compile_config and not isinstance(compile_config[key], kinds):
+            raise Refused(f"its compile configuration's {key} is not a {kinds[0].__name__}.")
+    steps = compile_config.get("steps_per_execution", 1)
+    if type(steps) is not int or not 1 <= steps <= _MAX_CONFIG_INT:
+        raise Refused("its compile configuration's steps_per_execution is not a count.")
+
+
+def _is_subclass(found, base):
+    return isinstance(found, type) and issubclass(found, base)
+
+
+def _check_loss_or_metric(value, key, module):
+    """A loss (``module`` keras.losses) or metric (keras.metrics) by name or configuration."""
+    bases = (keras.losses.Loss,) if module is keras.losses else (keras.metrics.Metric,)
+    if isinstance(value, str) and value.isidentifier():
+        try:
+            found = module.get(value)
+        except (ValueError, TypeError, KeyError) as error:
+            raise Refused(f"its compile configuration's {key} {value!r} is unknown.") from error
+        found = type(found) if isinstance(found, bases) else found
+    elif isinstance(value, dict) and "class_name" in value:
+        found = _keras_policy.resolve(value, f"its compile configuration's {key}")
+    else:
+        found = None
+    functions = ("keras.src.losses", "keras.src.metrics")
+    if not (
+        _is_subclass(found, bases)
+        or (
+            callable(found)
+            and not isinstance(found, type)
+            and str(getattr(found, "__module__", "")).startswith(functions)
+        )
+    ):
+        raise Refused(
+            f"its compile configuration's {key} {str(value)[:100]} is not a Keras "
+            f"{'loss' if module is keras.losses else 'metric'}."
+        )
+
+
 def _check_network_config(config, weights_size):
-    """Bound what Keras will allocate: integers in the configuration, and the weights declared."""
+    """Bound what Keras will allocate: integers in the configuration, and the weights declared.
+
+    Returns the number of weights the layers declare.
+    """
     if not (isinstance(config, dict) and isinstance(config.get("config"), dict)):
         raise Refused("its network's configuration is not a model.")
     if config.get("class_name") != "Functional" or config["config"].get("name") != "autoencoder":
@@ -159,6 +305,7 @@ def _check_network_config(config, weights_size):
         raise Refused(
             f"its network declares {declared} weights but stores {weights_size} bytes of them."
         )
+    return declared
 
 
 def _declared_weights(item):
@@ -231,6 +378,11 @@ def _check_network(model, estimator, n_features):
     compiled = getattr(model, "compiled", False)
     if not (compiled and isinstance(getattr(model, "optimizer", None), keras.optimizers.Optimizer)):
         raise Refused("its network was not saved compiled (no optimizer).")
+    for variable in model.weights:  # trained weights are of order 1: 1e20 is no weight
+        if "float" in str(variable.dtype):
+            values = variable.numpy()
+            if not np.all(np.abs(values) <= _MAX_WEIGHT):  # NaN fails too
+                raise Refused(f"its weight {variable.path} holds NaN, infinity or beyond 1e20.")
     zeros = np.zeros((1, n_features), dtype=np.float32)
     for label, network, expected in (("network", model, output_width), ("encoder", encoder, width)):
         output = network(zeros, training=False)

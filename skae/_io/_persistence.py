@@ -23,15 +23,27 @@ it builds anything, each step in its own module:
 1. the archive (skae/_io/_archive.py): a regular file, only the members above,
    sizes and compression ratios capped, read in bounded chunks; the HMAC,
    when a key is given, before anything is parsed;
-2. the JSON (skae/_io/_codec.py and _json.py, and the header here): bounded depth, no NaN
-   literals or repeated keys, exactly the expected header, versions and
-   checksums;
+2. the JSON (skae/_io/_json.py and _codec.py, and the header here): depth and
+   counts of objects, arrays and strings bounded by one linear scan before
+   parsing, no NaN literals or repeated keys, exactly the expected header,
+   versions and checksums;
 3. the estimator (skae/_io/_estimator.py): one of skae's classes, its
-   parameters, its declared fitted attributes, each of its kind;
+   parameters, its declared fitted attributes decoded by their kinds and
+   checked by the one validator of state (skae/_io/_state.py: shapes, finite
+   values, divisors positive and normal), which unpickling and skops use too;
 4. the network (skae/_io/_network.py): the inner ``.keras`` archive checked
    like the outer one, every object of its configuration resolved through an
    allow-list (skae/_io/_keras_policy.py: no module the file names is imported),
-   read by Keras in safe mode, then checked against the JSON and run once.
+   only layers skae builds, the compile configuration resolved, and what it
+   would allocate bounded before Keras allocates anything
+   (skae/_io/_bounds.py: HDF5 datasets storing what they declare, declared
+   bytes within the file's size and ``max_bytes``); read by Keras in safe
+   mode, then checked against the JSON and run once on a row of zeros;
+5. the estimator's outputs on a probe batch, all finite.
+
+The checksums promise only that a file is as its writer saved it *if* the
+writer was honest; the key (an HMAC-SHA256) promises that the writer held
+the key. Neither says the model is a good one.
 
 Any failure raises :class:`ModelFileError` naming the file, with the cause
 chained; a missing path raises ``FileNotFoundError`` as ``open`` does.
@@ -45,13 +57,16 @@ through the same validation.
 import io
 import os
 import warnings
+from dataclasses import replace
 
 import keras
 import numpy as np
 import sklearn
 
 from . import _archive, _estimator, _network
+from ._bounds import DEFAULT_LIMITS
 from ._json import Refused, canonical, dump_json, read_json
+from ._state import check_outputs
 
 __all__ = [
     "InconsistentVersionWarning",
@@ -118,9 +133,11 @@ def save_estimator(estimator, path, key=None):
     ``key`` (bytes or str), when given, adds an HMAC-SHA256 that
     ``load(path, key=key)`` checks. The file is written to a unique temporary
     file next to the target, flushed to disk and renamed over it: readers see
-    the old file or the new one, never a mix. A symbolic link is written
-    through (its target is replaced). An existing file keeps its permission
-    bits; a new one gets the usual ``0o666 & ~umask``.
+    the old file or the new one, never a mix. Only ``path`` itself is
+    replaced: a symbolic link there is replaced by the file (never written
+    through), a FIFO, socket, device or folder there is refused with
+    ``FileExistsError``. An existing file keeps its permission bits; a new
+    one gets the usual ``0o666 & ~umask``.
     """
     return _archive.write_atomically(path, _members(estimator, _archive.key_bytes(key)))
 
@@ -170,7 +187,7 @@ def _serialize(estimator):
 # loading
 
 
-def load(path, *, key=None):
+def load(path, *, key=None, max_bytes=None):
     """Load an estimator written by ``estimator.save(path)``.
 
     Nothing in the file is executed or imported: every byte is treated as
@@ -188,6 +205,13 @@ def load(path, *, key=None):
         The key the file was saved with: the file's HMAC-SHA256 must then
         match, which proves it was written by someone holding the key. A
         file saved without a key is then refused.
+    max_bytes : int, default=None
+        The most bytes the network's weights may declare (the variables its
+        layers declare, and the weights and optimizer state stored), checked
+        before anything is allocated. None: 4 GiB, more than any model file
+        (at most 2 GiB) holds honestly; lower it where files come from
+        others. Whatever its value, a file may declare at most 8 times its
+        own size plus 16 MiB: weights a file cannot hold make it a bomb.
 
     Returns
     -------
@@ -225,23 +249,32 @@ def load(path, *, key=None):
     True
     """
     key = _archive.key_bytes(key)
+    limits = _limits(max_bytes)
     try:
         fd = _archive.open_regular(path)
     except Refused as error:
         raise ModelFileError(f"Cannot load '{path}': {error}", path) from error
     with os.fdopen(fd, "rb") as file:
-        return _guarded(f"'{path}'", path, _load_file, file, key)
+        return _guarded(f"'{path}'", path, _load_file, file, key, limits)
 
 
-def from_bytes(data, *, key=None):
+def from_bytes(data, *, key=None, max_bytes=None):
     """The estimator in ``data``, a model file as bytes, validated exactly as :func:`load` does."""
-    return _from_bytes(data, _archive.key_bytes(key), "these bytes")
+    return _from_bytes(data, _archive.key_bytes(key), "these bytes", limits=_limits(max_bytes))
 
 
-def _from_bytes(data, key, label, warn_at=6):
+def _limits(max_bytes):
+    if max_bytes is None:
+        return DEFAULT_LIMITS
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
+        raise TypeError(f"max_bytes must be a non-negative int, got {max_bytes!r}.")
+    return replace(DEFAULT_LIMITS, max_bytes=max_bytes)
+
+
+def _from_bytes(data, key, label, warn_at=6, limits=DEFAULT_LIMITS):
     if not isinstance(data, (bytes, bytearray)):
         raise TypeError(f"A skae model file is bytes, not {type(data).__name__}.")
-    return _guarded(label, None, _load, io.BytesIO(data), len(data), key, warn_at)
+    return _guarded(label, None, _load, io.BytesIO(data), len(data), key, warn_at, limits)
 
 
 def _guarded(label, path, load_, *args):
@@ -262,11 +295,11 @@ def _guarded(label, path, load_, *args):
         ) from error
 
 
-def _load_file(file, key):
-    return _load(file, os.fstat(file.fileno()).st_size, key, warn_at=6)
+def _load_file(file, key, limits):
+    return _load(file, os.fstat(file.fileno()).st_size, key, 6, limits)
 
 
-def _load(file, size, key, warn_at):
+def _load(file, size, key, warn_at, limits=DEFAULT_LIMITS):
     """The estimator in ``file``; ``warn_at``: a version warning's stack level (None: no check)."""
     members, _ = _archive.read_archive(file, size, _OUTER_MEMBERS, required={_META}, what="it")
     meta_bytes, model_bytes = members[_META], members.get(_MODEL)
@@ -285,9 +318,12 @@ def _load(file, size, key, warn_at):
     state = _estimator.decode_state(estimator, meta["state"])
     for name, value in state.items():  # the network's checks use them (_code_width)
         setattr(estimator, name, value)
-    model = _network.load_network(model_bytes, estimator, state["n_features_in_"])
+    model = _network.load_network(
+        model_bytes, estimator, state["n_features_in_"], file_size=size, limits=limits
+    )
     _network.restore_seeds(model, meta["seed_states"])
     estimator.model_ = model
+    check_outputs(estimator)
     return estimator
 
 

@@ -20,8 +20,10 @@ decides what an estimator hands to it and takes back:
 """
 
 from . import _persistence
+from ._json import Refused
 from ._persistence import ModelFileError, _from_bytes, to_bytes
 from ._registry import estimator_class
+from ._state import check_fitted, check_names
 
 __all__ = ["getstate", "pickled_state", "setstate", "unpickled_state"]
 
@@ -76,26 +78,45 @@ def pickled_state(estimator):
 
 
 def unpickled_state(cls, state):
-    """The ``__dict__`` of a ``cls`` unpickled from ``state``.
+    """The ``__dict__`` of a ``cls`` unpickled from ``state``, checked as a model file is.
 
     A state that :func:`pickled_state` made: its model file loaded as
     :func:`skae.load` loads one, validated and nothing in it run, but for its
     versions, which ``__setstate__`` has compared already (a warning, as for
-    any pickle). Any other state (an unfitted estimator's) is returned as is.
+    any pickle); beside it, only the private attributes scikit-learn and skae
+    set. Any other state (an unfitted estimator's, or one holding what a file
+    cannot) goes through the same checks of its names and, when fitted, of
+    its fitted attributes (:mod:`._state`). Refusals raise
+    :class:`ModelFileError`: skops and ``pickle.loads`` pass it on.
     """
-    if _PICKLED not in state:
-        return state
-    state = dict(state)
-    data = state.pop(_PICKLED)
     label = f"this pickled {cls.__name__}"
-    public = sorted(name for name in state if not name.startswith("_"))
-    if public:
-        raise ModelFileError(
-            f"Cannot load {label}: it holds the attribute(s) {public[:10]} beside its model file."
-        )
+    if not isinstance(state, dict):
+        raise ModelFileError(f"Cannot load {label}: its state is not a dict.")
+    try:
+        if _PICKLED not in state:
+            return _checked_plain_state(cls, state)
+        state = dict(state)
+        data = state.pop(_PICKLED)
+        public = sorted(str(name) for name in state if not str(name).startswith("_"))
+        if public:
+            raise Refused(f"it holds the attribute(s) {public[:10]} beside its model file.")
+        check_names(cls, state)
+    except Refused as error:
+        raise ModelFileError(f"Cannot load {label}: {error}") from error
     estimator = _from_bytes(data, None, label, warn_at=None)
     if type(estimator) is not cls:
         raise ModelFileError(
             f"Cannot load {label}: its model file holds a {type(estimator).__name__}."
         )
     return {**state, **vars(estimator)}
+
+
+def _checked_plain_state(cls, state):
+    """``state``, a pickled ``__dict__`` (no model file), once its names and values pass."""
+    check_names(cls, state)
+    if "model_" in state:
+        fitted = {name: state[name] for name in cls._fitted_attributes if name in state}
+        estimator = cls.__new__(cls)
+        vars(estimator).update({name: value for name, value in state.items() if name not in fitted})
+        check_fitted(estimator, fitted)
+    return state
