@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/bench_backends_draft.py DATA_DIR [--backends tensorflow,jax,torch]
-        [--epochs 200] [--mnist-epochs 2] [--mnist-rows 60000]
+        [--epochs 200] [--mnist-epochs 2] [--mnist-rows 60000] [--torch-threads N]
 
 Each backend runs in a subprocess (``KERAS_BACKEND`` is read at import).
 Plain Keras dense autoencoders like skae's, no estimator around them:
@@ -140,6 +140,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--mnist-epochs", type=int, default=2)
     parser.add_argument("--mnist-rows", type=int, default=60000)
+    parser.add_argument("--torch-threads", type=int, default=0, help="OMP_NUM_THREADS for torch")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -148,6 +149,11 @@ def main():
     table = []
     for backend in args.backends.split(","):
         env = dict(os.environ, KERAS_BACKEND=backend, PYTHONPATH=str(ROOT))
+        if backend == "torch" and args.torch_threads:
+            # PyTorch's OpenMP threads spin-wait: on a shared machine two of them
+            # can run a small step 10x slower than one (measured: 785 us against
+            # 50 us for a 64x64 @ 64x128 product at load 8 on 2 cores).
+            env["OMP_NUM_THREADS"] = str(args.torch_threads)
         command = [
             sys.executable,
             __file__,

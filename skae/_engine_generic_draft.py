@@ -13,7 +13,58 @@ from contextlib import contextmanager
 import keras
 import numpy as np
 
-__all__ = ["fit_model", "gradient", "predict_arrays"]
+__all__ = [
+    "FAST_LOOP_ARGS",
+    "clear_traces",
+    "fit_model",
+    "in_fast_loop",
+    "integrated_gradients",
+    "predict_arrays",
+    "trace_stats",
+]
+
+# The Model.fit arguments that the per-backend epoch loops honour. Any other
+# one (validation_split, validation_freq, class_weight, steps_per_epoch, ...)
+# sends training to Model.fit, which knows them all.
+FAST_LOOP_ARGS = frozenset(
+    {
+        "batch_size",
+        "epochs",
+        "initial_epoch",
+        "shuffle",
+        "sample_weight",
+        "validation_data",
+        "callbacks",
+        "verbose",
+    }
+)
+
+
+def in_fast_loop(model, fit_args):
+    """Whether a backend's own epoch loop trains ``model`` with ``fit_args`` as ``Model.fit`` would.
+
+    Not for ``shuffle="batch"``, a non-int ``verbose`` (``"auto"``), a model
+    compiled with ``run_eagerly=True``, or a distribution.
+    """
+    plain_values = isinstance(fit_args.get("shuffle", True), bool) and isinstance(
+        fit_args.get("verbose", 0), int
+    )
+    return (
+        set(fit_args) <= FAST_LOOP_ARGS
+        and plain_values
+        and not model.run_eagerly
+        and getattr(model, "_distribute_strategy", None) is None
+        and keras.distribution.distribution() is None
+    )
+
+
+def clear_traces():
+    """Nothing to forget: ``Model.fit`` keeps its functions on the model."""
+
+
+def trace_stats():
+    """No shared traces on this path."""
+    return {"traced": 0, "shared": 0, "unshareable": 0}
 
 
 def fit_model(model, x, y, seed=None, **fit_args):
@@ -65,33 +116,14 @@ def _code_and_reconstruction(model):
     return step
 
 
-def gradient(function, point):
-    """The gradient of ``sum(function(point))`` at ``point``, on the configured backend."""
-    backend = keras.backend.backend()
-    if backend == "jax":
-        from . import _engine_jax_draft
-
-        return _engine_jax_draft.gradient(function, point)
-    if backend == "torch":
-        from . import _engine_torch_draft
-
-        return _engine_torch_draft.gradient(function, point)
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        point = tf.constant(np.asarray(point, np.float32))
-        with tf.GradientTape() as tape:
-            tape.watch(point)
-            values = function(point)
-        return tape.gradient(values, point).numpy()
-    raise ValueError(f"No gradient for Keras' {backend!r} backend.")
-
-
-def integrated_gradients(function, x, baseline, steps=16):
+def integrated_gradients(function, x, baseline, steps=16, *, gradient):
     """Each cell's share of ``function(x) - function(baseline)``, by integrated gradients.
 
-    As ``skae._loops.integrated_gradients``, the gradients taken by the
-    backend Keras runs on.
+    ``gradient(function, point)`` is the backend's gradient of
+    ``sum(function(point))`` at ``point`` (a float32 array), as a NumPy
+    array; rows do not mix, so that is each row's own gradient. The gradient
+    is averaged along the straight path from ``baseline`` to each row
+    (midpoint rule, ``steps`` points) and multiplied by ``x - baseline``.
     """
     x = np.asarray(x, np.float32)
     baseline = np.broadcast_to(np.asarray(baseline, np.float32), x.shape)

@@ -30,9 +30,17 @@ import jax.numpy as jnp
 import keras
 import numpy as np
 
+from . import _engine_generic_draft as _generic
 from ._engine_keys_draft import architecture_key
 
-__all__ = ["clear", "fit_arrays", "gradient", "predict_arrays", "stats"]
+__all__ = [
+    "clear_traces",
+    "fit_arrays",
+    "fit_model",
+    "integrated_gradients",
+    "predict_arrays",
+    "trace_stats",
+]
 
 MAX_ARCHITECTURES = 8
 
@@ -41,10 +49,10 @@ _LOCK = threading.Lock()
 _SHARED = OrderedDict()
 # model -> {(kind, extra): _Programs} for models that cannot share.
 _OWN = weakref.WeakKeyDictionary()
-_STATS = {"traced": 0, "shared": 0, "own": 0}
+_STATS = {"traced": 0, "shared": 0, "unshareable": 0}
 
 
-def clear():
+def clear_traces():
     """Forget every shared function (tests; freeing memory)."""
     with _LOCK:
         _SHARED.clear()
@@ -52,7 +60,7 @@ def clear():
             _STATS[name] = 0
 
 
-def stats():
+def trace_stats():
     """How many function sets were made, reused, or made for one model alone."""
     with _LOCK:
         return dict(_STATS, architectures=len(_SHARED))
@@ -60,6 +68,18 @@ def stats():
 
 # ----------------------------------------------------------------------
 # training
+
+
+def fit_model(model, x, y, seed=None, **fit_args):
+    """Train with :func:`fit_arrays` when it honours ``fit_args``, else ``Model.fit``."""
+    if _generic.in_fast_loop(model, fit_args):
+        return fit_arrays(model, x, y, seed=seed, **fit_args)
+    return _generic.fit_model(model, x, y, seed=seed, **fit_args)
+
+
+def integrated_gradients(function, x, baseline, steps=16):
+    """Integrated gradients (see :mod:`skae._engine`), the gradients by this backend."""
+    return _generic.integrated_gradients(function, x, baseline, steps, gradient=_gradient)
 
 
 def fit_arrays(
@@ -216,7 +236,7 @@ def _forward(template_ref, outputs, values, x):
         return code, template.get_layer("decoder")(code, training=False)
 
 
-def gradient(function, point):
+def _gradient(function, point):
     """The gradient of ``sum(function(point))`` at ``point`` (a float32 array)."""
     grad = jax.grad(lambda p: jnp.sum(function(p)))
     return np.asarray(grad(jnp.asarray(point)))
@@ -264,7 +284,7 @@ def _programs(model, kind, extra, batch_size):
     if slot not in own:
         own[slot] = _Programs(model, kind, batch_size, strong=False)
         with _LOCK:
-            _STATS["own"] += 1
+            _STATS["unshareable"] += 1
     return own[slot]
 
 

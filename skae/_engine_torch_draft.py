@@ -16,7 +16,28 @@ import keras
 import numpy as np
 import torch
 
-__all__ = ["fit_arrays", "gradient", "predict_arrays"]
+from . import _engine_generic_draft as _generic
+
+__all__ = [
+    "clear_traces",
+    "fit_arrays",
+    "fit_model",
+    "integrated_gradients",
+    "predict_arrays",
+    "trace_stats",
+]
+
+
+def fit_model(model, x, y, seed=None, **fit_args):
+    """Train with :func:`fit_arrays` when it honours ``fit_args``, else ``Model.fit``."""
+    if _generic.in_fast_loop(model, fit_args):
+        return fit_arrays(model, x, y, seed=seed, **fit_args)
+    return _generic.fit_model(model, x, y, seed=seed, **fit_args)
+
+
+def integrated_gradients(function, x, baseline, steps=16):
+    """Integrated gradients (see :mod:`skae._engine`), the gradients by this backend."""
+    return _generic.integrated_gradients(function, x, baseline, steps, gradient=_gradient)
 
 
 def fit_arrays(
@@ -113,7 +134,7 @@ def predict_arrays(model, x, chunk_size, outputs="model"):
     return joined if outputs != "model" else joined[0]
 
 
-def gradient(function, point):
+def _gradient(function, point):
     """The gradient of ``sum(function(point))`` at ``point`` (a float32 array), by autograd."""
     point = keras.ops.convert_to_tensor(np.asarray(point, np.float32)).requires_grad_(True)
     with torch.enable_grad():
@@ -134,3 +155,12 @@ def _metric_logs(model):
         name: float(value) if np.ndim(value) == 0 else np.asarray(value)
         for name, value in model.get_metrics_result().items()
     }
+
+
+def clear_traces():
+    """Nothing to forget: PyTorch runs eagerly, nothing is traced."""
+
+
+def trace_stats():
+    """No traces on PyTorch."""
+    return {"traced": 0, "shared": 0, "unshareable": 0}
