@@ -30,11 +30,11 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-from keras import layers  # noqa: E402
+import keras
+import numpy as np
+from keras import layers
 
-from skae import DenoisingAutoencoder  # noqa: E402
+from skae import DenoisingAutoencoder
 
 NOISE = 0.5
 SEED = 0
@@ -91,7 +91,12 @@ def fit_tutorial(X_train, budget_seconds):
     noisy = add_noise(X_train, SEED + 2).reshape(-1, 28, 28, 1)
     start = time.perf_counter()
     history = model.fit(
-        noisy, images, epochs=1000, batch_size=128, shuffle=True, verbose=0,
+        noisy,
+        images,
+        epochs=1000,
+        batch_size=128,
+        shuffle=True,
+        verbose=0,
         callbacks=[TimeBudget(budget_seconds)],
     )
     seconds = time.perf_counter() - start
@@ -100,7 +105,11 @@ def fit_tutorial(X_train, budget_seconds):
 
 def fit_skae(X_train, latent_dim, epochs, **params):
     dae = DenoisingAutoencoder(
-        latent_dim, noise_level=NOISE, clip=(0, 1), epochs=epochs, random_state=SEED,
+        latent_dim,
+        noise_level=NOISE,
+        clip=(0, 1),
+        epochs=epochs,
+        random_state=SEED,
         **params,
     )
     start = time.perf_counter()
@@ -124,8 +133,10 @@ def require_data(data_dir, *names):
         if not missing:
             return
         problem = f"{data_dir} has no {', '.join(missing)}"
-    print(f"{Path(sys.argv[0]).name}: {problem}; see 'Data for the benchmarks' in the "
-          "README", file=sys.stderr)
+    print(
+        f"{Path(sys.argv[0]).name}: {problem}; see 'Data for the benchmarks' in the README",
+        file=sys.stderr,
+    )
     sys.exit(2)
 
 
@@ -143,18 +154,27 @@ def main():
     report("noisy input", X_test_noisy, X_test, 0.0, 0)
 
     dense, seconds = fit_skae(X_train, args.latent_dim, args.epochs)
-    report("skae DenoisingAutoencoder dense", dense.predict(X_test_noisy), X_test,
-           seconds, dense.n_iter_)
+    report(
+        "skae DenoisingAutoencoder dense",
+        dense.predict(X_test_noisy),
+        X_test,
+        seconds,
+        dense.n_iter_,
+    )
     conv, conv_seconds = fit_skae(
         X_train, args.latent_dim, args.epochs, architecture="conv", image_shape=(28, 28)
     )
-    report("skae DenoisingAutoencoder conv", conv.predict(X_test_noisy), X_test,
-           conv_seconds, conv.n_iter_)
+    report(
+        "skae DenoisingAutoencoder conv",
+        conv.predict(X_test_noisy),
+        X_test,
+        conv_seconds,
+        conv.n_iter_,
+    )
 
     tutorial, seconds, epochs = fit_tutorial(X_train, conv_seconds)
     denoised = tutorial.predict(X_test_noisy.reshape(-1, 28, 28, 1), verbose=0)
-    report("Keras tutorial (same wall time)", denoised.reshape(-1, 784), X_test,
-           seconds, epochs)
+    report("Keras tutorial (same wall time)", denoised.reshape(-1, 784), X_test, seconds, epochs)
 
 
 if __name__ == "__main__":

@@ -43,17 +43,17 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
-from scipy.stats import rankdata  # noqa: E402
-from sklearn.covariance import LedoitWolf, MinCovDet  # noqa: E402
-from sklearn.decomposition import PCA  # noqa: E402
-from sklearn.ensemble import IsolationForest  # noqa: E402
-from sklearn.metrics import average_precision_score, roc_auc_score  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
-from sklearn.neighbors import LocalOutlierFactor, NearestNeighbors  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
+import numpy as np
+from scipy.stats import rankdata
+from sklearn.covariance import LedoitWolf, MinCovDet
+from sklearn.decomposition import PCA
+from sklearn.ensemble import IsolationForest
+from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.model_selection import train_test_split
+from sklearn.neighbors import LocalOutlierFactor, NearestNeighbors
+from sklearn.preprocessing import StandardScaler
 
-from skae import AutoencoderOutlierDetector  # noqa: E402
+from skae import AutoencoderOutlierDetector
 
 SEEDS = (0, 1, 2)
 DETECTORS = ("IForest", "LOF", "PCA", "kNN", "MCD", "skae")
@@ -104,7 +104,12 @@ def skae_detector(X_train, X_test, seed, params):
 
 
 SCORERS = {
-    "IForest": iforest, "LOF": lof, "PCA": pca, "kNN": knn, "MCD": mcd, "skae": skae_detector,
+    "IForest": iforest,
+    "LOF": lof,
+    "PCA": pca,
+    "kNN": knn,
+    "MCD": mcd,
+    "skae": skae_detector,
 }
 
 
@@ -136,9 +141,7 @@ def halves(names):
 
 def mean_ranks(table, names, detectors, measure):
     """Mean over tables of each detector's rank (1 = best) by ``measure`` (0 AUC, 1 AP)."""
-    ranks = np.array(
-        [rankdata([-table[n][d][measure] for d in detectors]) for n in names]
-    )
+    ranks = np.array([rankdata([-table[n][d][measure] for d in detectors]) for n in names])
     return dict(zip(detectors, ranks.mean(axis=0), strict=True))
 
 
@@ -147,9 +150,7 @@ def report(table, detectors):
     print("\n| table | " + " | ".join(f"{d} AUC | {d} AP" for d in detectors) + " |")
     print("|---|" + "---:|" * (2 * len(detectors)))
     for name in names:
-        cells = " | ".join(
-            f"{table[name][d][0]:.3f} | {table[name][d][1]:.3f}" for d in detectors
-        )
+        cells = " | ".join(f"{table[name][d][0]:.3f} | {table[name][d][1]:.3f}" for d in detectors)
         print(f"| {name} | {cells} |")
     print("\n| summary | " + " | ".join(detectors) + " |")
     print("|---|" + "---:|" * len(detectors))
@@ -160,11 +161,17 @@ def report(table, detectors):
     for group, members in groups.items():
         for measure, label in ((0, "ROC-AUC"), (1, "AP")):
             means = [np.mean([table[n][d][measure] for n in members]) for d in detectors]
-            print(f"| mean {label}, {group} ({len(members)}) | "
-                  + " | ".join(f"{m:.3f}" for m in means) + " |")
+            print(
+                f"| mean {label}, {group} ({len(members)}) | "
+                + " | ".join(f"{m:.3f}" for m in means)
+                + " |"
+            )
             ranks = mean_ranks(table, members, detectors, measure)
-            print(f"| mean rank {label}, {group} | "
-                  + " | ".join(f"{ranks[d]:.2f}" for d in detectors) + " |")
+            print(
+                f"| mean rank {label}, {group} | "
+                + " | ".join(f"{ranks[d]:.2f}" for d in detectors)
+                + " |"
+            )
     seconds = [np.mean([table[n][d][2] for n in names]) for d in detectors]
     print("| fit+score s / split | " + " | ".join(f"{s:.2f}" for s in seconds) + " |")
 
@@ -192,8 +199,7 @@ def main():
     for path in paths:
         name = path.stem.removeprefix("adbench_")
         table[name] = evaluate(path, args.detectors, skae_params)
-        print(name, {d: tuple(round(v, 3) for v in r) for d, r in table[name].items()},
-              flush=True)
+        print(name, {d: tuple(round(v, 3) for v in r) for d, r in table[name].items()}, flush=True)
     report(table, args.detectors)
 
 

@@ -43,18 +43,18 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
-from sklearn.datasets import (  # noqa: E402
+import numpy as np
+from sklearn.datasets import (
     load_breast_cancer,
     load_digits,
     load_wine,
     make_s_curve,
     make_swiss_roll,
 )
-from sklearn.decomposition import PCA  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
+from sklearn.decomposition import PCA
+from sklearn.preprocessing import StandardScaler
 
-from skae import AutoencoderTransformer  # noqa: E402
+from skae import AutoencoderTransformer
 
 SEED = 0
 PREVIOUS = dict(
@@ -62,15 +62,28 @@ PREVIOUS = dict(
 )
 MNIST = dict(hidden_layer_sizes=(512, 256), batch_size=256, epochs=20)
 MNIST_PREVIOUS = dict(
-    MNIST, scaling=None, output_activation="sigmoid", loss="binary_crossentropy", init="random",
-    learning_rate=1e-3, early_stopping=False, n_iter_no_change=10,
+    MNIST,
+    scaling=None,
+    output_activation="sigmoid",
+    loss="binary_crossentropy",
+    init="random",
+    learning_rate=1e-3,
+    early_stopping=False,
+    n_iter_no_change=10,
 )
 # The README's image recipe, chosen on Fashion-MNIST by study_image_recipe.py
 # (50,000 of its training images against the other 10,000), reported on MNIST.
 IMAGE_RECIPE = dict(
-    scaling=None, output_activation="sigmoid", loss="binary_crossentropy",
-    hidden_layer_sizes=(512, 256), activation="elu", batch_size=256, epochs=80,
-    learning_rate=3e-3, lr_schedule="cosine", early_stopping=False,
+    scaling=None,
+    output_activation="sigmoid",
+    loss="binary_crossentropy",
+    hidden_layer_sizes=(512, 256),
+    activation="elu",
+    batch_size=256,
+    epochs=80,
+    learning_rate=3e-3,
+    lr_schedule="cosine",
+    early_stopping=False,
 )
 
 
@@ -224,6 +237,7 @@ def main():
         "| epochs | fell back to PCA |\n|---|---|---:|---|---:|---:|---:|---:|---:|---:|---|",
         flush=True,
     )
+
     def short(params):
         return dict(params, epochs=5) if args.quick else params
 
@@ -232,14 +246,29 @@ def main():
         (name, make, widths, role, [("default", params), ("previous", previous)])
         for name, make, widths, role, params, previous in CASES
     ] + [
-        ("mnist", lambda d: _images(d, "mnist.npz", n_images), (32,), "held-out",
-         [("default", short(MNIST)), ("previous", short(MNIST_PREVIOUS))]),
+        (
+            "mnist",
+            lambda d: _images(d, "mnist.npz", n_images),
+            (32,),
+            "held-out",
+            [("default", short(MNIST)), ("previous", short(MNIST_PREVIOUS))],
+        ),
         # The image recipe: chosen on Fashion-MNIST's training images, so its
         # Fashion row is "dev" and its MNIST row "held-out".
-        ("fashion-recipe", lambda d: _images(d, "fashion_mnist.npz", n_images), (32,), "dev",
-         [("image recipe", short(IMAGE_RECIPE))]),
-        ("mnist-recipe", lambda d: _images(d, "mnist.npz", n_images), (32,), "held-out",
-         [("image recipe", short(IMAGE_RECIPE)), ("previous", short(MNIST_PREVIOUS))]),
+        (
+            "fashion-recipe",
+            lambda d: _images(d, "fashion_mnist.npz", n_images),
+            (32,),
+            "dev",
+            [("image recipe", short(IMAGE_RECIPE))],
+        ),
+        (
+            "mnist-recipe",
+            lambda d: _images(d, "mnist.npz", n_images),
+            (32,),
+            "held-out",
+            [("image recipe", short(IMAGE_RECIPE)), ("previous", short(MNIST_PREVIOUS))],
+        ),
     ]
     for name, make, widths, role, runs in cases:
         if args.only and name not in args.only:

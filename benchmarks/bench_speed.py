@@ -47,8 +47,8 @@ machine and on what else it runs.
     otherwise: PCA start, early stopping on held-out rows), one epoch each,
     each on new data (a different 90% of the digits training rows). Fit 1
     traces the architecture's compiled functions; fits 2..5 run the traced
-    ones (skae._compiled). The same five fits with sharing switched off
-    (``skae._compiled.ENABLED = False``: every model traces its own, as
+    ones (skae._engine._tf_compiled). The same five fits with sharing switched off
+    (``skae._engine._tf_compiled.ENABLED = False``: every model traces its own, as
     before sharing) come first. The fixed cost is the fit's time less one
     epoch's arithmetic (the time an extra epoch adds, from a 61-epoch fit).
 
@@ -81,17 +81,18 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-from joblib import parallel_config  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
-from sklearn.decomposition import PCA  # noqa: E402
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
-from sklearn.model_selection import GridSearchCV, train_test_split  # noqa: E402
-from sklearn.neural_network import MLPRegressor  # noqa: E402
+import keras
+import numpy as np
+from joblib import parallel_config
+from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.neural_network import MLPRegressor
 
-from skae import AutoencoderTransformer, _compiled  # noqa: E402
-from skae._architectures import assemble, build_dense_autoencoder  # noqa: E402
+from skae import AutoencoderTransformer
+from skae._engine import _tf_compiled as _compiled
+from skae._nn import assemble, build_dense_autoencoder
 
 SEED = 0
 # Both sides build the same randomly initialised network and train every epoch.
@@ -134,9 +135,7 @@ def fit_both(X, params):
         seed=ae._fit_seed(),  # the estimator's seed: same initial weights
     )
     model = assemble(encoder, decoder)
-    model.compile(
-        optimizer=keras.optimizers.Adam(ae.learning_rate), loss=params.get("loss", "mse")
-    )
+    model.compile(optimizer=keras.optimizers.Adam(ae.learning_rate), loss=params.get("loss", "mse"))
     scaled = np.asarray(ae.scaler_.transform(X), dtype=np.float32)
     keras.utils.set_random_seed(ae._fit_seed())
     start = time.perf_counter()
@@ -312,8 +311,11 @@ def timed_fit(X, seed, epochs=1):
 
 
 def new_model_table(digits_train, quick):
-    print("\n(d) fixed cost of a new model: fits 1..5 of one architecture in one "
-          "process, new data each, 1 epoch", flush=True)
+    print(
+        "\n(d) fixed cost of a new model: fits 1..5 of one architecture in one "
+        "process, new data each, 1 epoch",
+        flush=True,
+    )
     rng = np.random.RandomState(SEED)
     subsets = [
         digits_train[rng.permutation(len(digits_train))[: int(0.9 * len(digits_train))]]
@@ -326,19 +328,25 @@ def new_model_table(digits_train, quick):
     for epochs in (1, 61):
         ae = AutoencoderTransformer(random_state=SEED, epochs=epochs, **ae_params)
         ae.fit(subsets[0])  # trace outside the timer
-        runs.append(min(
-            timeit.repeat(
-                lambda e=epochs: AutoencoderTransformer(
-                    random_state=SEED, epochs=e, **ae_params
-                ).fit(subsets[0]),
-                number=1, repeat=2 if quick else 3,
+        runs.append(
+            min(
+                timeit.repeat(
+                    lambda e=epochs: AutoencoderTransformer(
+                        random_state=SEED, epochs=e, **ae_params
+                    ).fit(subsets[0]),
+                    number=1,
+                    repeat=2 if quick else 3,
+                )
             )
-        ))
+        )
     epoch = max(0.0, (runs[1] - runs[0]) / 60)
     _compiled.clear()
     print(f"    one epoch's arithmetic (and validation): {epoch * 1e3:.1f} ms", flush=True)
-    print(f"{'sharing':<10}{'fit 1':>9}{'fits 2..5 min':>15}{'median':>9}"
-          f"{'fixed 2..5 min':>16}{'median':>9}", flush=True)
+    print(
+        f"{'sharing':<10}{'fit 1':>9}{'fits 2..5 min':>15}{'median':>9}"
+        f"{'fixed 2..5 min':>16}{'median':>9}",
+        flush=True,
+    )
     results = {}
     enabled = _compiled.ENABLED  # SKAE_SHARE_TRACES=0 leaves only the "off" row
     for shared in (False, True) if enabled else (False,):
@@ -386,9 +394,7 @@ def searches(quick):
         ),
         (
             "skae",
-            AutoencoderTransformer(
-                hidden_layer_sizes=(128,), random_state=SEED, epochs=max_iter
-            ),
+            AutoencoderTransformer(hidden_layer_sizes=(128,), random_state=SEED, epochs=max_iter),
             {"latent_dim": list(SEARCH_WIDTHS)},
             False,
         ),
@@ -396,10 +402,15 @@ def searches(quick):
 
 
 def grid_search_table(digits_train, digits_test, quick):
-    print(f"\n(e) GridSearchCV on digits: {len(SEARCH_WIDTHS)} code widths x cv=3, "
-          "scored by reconstruction MSE; held-out MSE of the refitted best model", flush=True)
-    print(f"{'model':<14}{'n_jobs':>15}{'wall s':>9}{'best width':>12}{'held-out MSE':>14}",
-          flush=True)
+    print(
+        f"\n(e) GridSearchCV on digits: {len(SEARCH_WIDTHS)} code widths x cv=3, "
+        "scored by reconstruction MSE; held-out MSE of the refitted best model",
+        flush=True,
+    )
+    print(
+        f"{'model':<14}{'n_jobs':>15}{'wall s':>9}{'best width':>12}{'held-out MSE':>14}",
+        flush=True,
+    )
     rows = {}
     for name, estimator, grid, fit_on_target in searches(quick):
         runs = [(1, "loky"), (2, "loky")]
@@ -447,8 +458,10 @@ def require_data(data_dir, *names):
         if not missing:
             return
         problem = f"{data_dir} has no {', '.join(missing)}"
-    print(f"{Path(sys.argv[0]).name}: {problem}; see 'Data for the benchmarks' in the "
-          "README", file=sys.stderr)
+    print(
+        f"{Path(sys.argv[0]).name}: {problem}; see 'Data for the benchmarks' in the README",
+        file=sys.stderr,
+    )
     sys.exit(2)
 
 
@@ -459,9 +472,12 @@ def main():
     args = parser.parse_args()
     require_data(args.data_dir, "mnist.npz", "tabular/adbench_http.npz")
     digits_all, digits_train, digits_test, mnist = load_data(args.data_dir, args.quick)
-    print(f"keras {keras.__version__}, {os.cpu_count()} CPU cores, load average "
-          f"{os.getloadavg()[0]:.2f}, traces shared: {_compiled.ENABLED} "
-          "(SKAE_SHARE_TRACES=0 turns sharing off)", flush=True)
+    print(
+        f"keras {keras.__version__}, {os.cpu_count()} CPU cores, load average "
+        f"{os.getloadavg()[0]:.2f}, traces shared: {_compiled.ENABLED} "
+        "(SKAE_SHARE_TRACES=0 turns sharing off)",
+        flush=True,
+    )
     warm_up()
     ae = training_table(digits_train, mnist, args.quick)
     latency_table(ae, digits_train, digits_all, args.quick)

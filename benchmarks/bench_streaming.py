@@ -196,27 +196,44 @@ def run_child(args):
         if result is not None:
             labels, scores = result
             aucs.append(roc_auc_score(labels, -scores))
-    print(json.dumps({
-        "auc": float(np.mean(aucs)) if aucs else None,
-        "seconds": float(np.mean(seconds)),
-        "peak_mb": peak,
-        "baseline_mb": baseline,
-    }))
+    print(
+        json.dumps(
+            {
+                "auc": float(np.mean(aucs)) if aucs else None,
+                "seconds": float(np.mean(seconds)),
+                "peak_mb": peak,
+                "baseline_mb": baseline,
+            }
+        )
+    )
 
 
 def run_method(name, runner, chunk_size, folder, features, args):
     """Run ``runner`` in a fresh Python process; print and return its figures."""
     command = [
-        sys.executable, __file__, "--child", runner, "--folder", str(folder),
-        "--features", *features, "--chunk-size", str(chunk_size), "--passes", str(args.passes),
+        sys.executable,
+        __file__,
+        "--child",
+        runner,
+        "--folder",
+        str(folder),
+        "--features",
+        *features,
+        "--chunk-size",
+        str(chunk_size),
+        "--passes",
+        str(args.passes),
     ]
     done = subprocess.run(command, check=False, capture_output=True, text=True)
     if done.returncode:
         sys.exit(f"{name} failed:\n{done.stderr[-3000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
     auc = "-" if result["auc"] is None else f"{result['auc']:.4f}"
-    print(f"{name:<34}{auc:>9}{result['seconds']:>11.1f}{result['peak_mb']:>10.0f}"
-          f"{result['baseline_mb']:>13.0f}", flush=True)
+    print(
+        f"{name:<34}{auc:>9}{result['seconds']:>11.1f}{result['peak_mb']:>10.0f}"
+        f"{result['baseline_mb']:>13.0f}",
+        flush=True,
+    )
     return result
 
 
@@ -225,11 +242,16 @@ def run_parent(args):
         folder = Path(folder)
         features, n_rows = write_splits(args.data_dir, folder, min(args.chunk_size))
         n_train = pq.ParquetFile(folder / "train_0.parquet").metadata.num_rows
-        print(f"adbench_http: {n_rows} rows, {len(features)} columns; per split "
-              f"{n_train} training rows, {n_rows - n_train} test rows; {args.passes} "
-              f"passes / epochs; seeds {list(SEEDS)}", flush=True)
-        print(f"{'method':<34}{'ROC-AUC':>9}{'s / split':>11}{'peak MB':>10}"
-              f"{'baseline MB':>13}", flush=True)
+        print(
+            f"adbench_http: {n_rows} rows, {len(features)} columns; per split "
+            f"{n_train} training rows, {n_rows - n_train} test rows; {args.passes} "
+            f"passes / epochs; seeds {list(SEEDS)}",
+            flush=True,
+        )
+        print(
+            f"{'method':<34}{'ROC-AUC':>9}{'s / split':>11}{'peak MB':>10}{'baseline MB':>13}",
+            flush=True,
+        )
         streamed = {}
         for chunk_size in args.chunk_size:
             n_full, rest = divmod(n_train, chunk_size)
@@ -238,12 +260,15 @@ def run_parent(args):
         chunk_size = max(args.chunk_size)
         in_memory = run_method("skae in memory", "in-memory", chunk_size, folder, features, args)
         run_method("IForest in memory", "iforest", chunk_size, folder, features, args)
-        run_method(f"skae on {FIXED_ROWS} rows (fixed cost)", "fixed", FIXED_ROWS, folder,
-                   features, args)
+        run_method(
+            f"skae on {FIXED_ROWS} rows (fixed cost)", "fixed", FIXED_ROWS, folder, features, args
+        )
     for name, result in streamed.items():
-        print(f"{name} / in memory: ROC-AUC {result['auc'] - in_memory['auc']:+.4f}, "
-              f"time x{result['seconds'] / in_memory['seconds']:.2f}, "
-              f"peak memory x{result['peak_mb'] / in_memory['peak_mb']:.2f}")
+        print(
+            f"{name} / in memory: ROC-AUC {result['auc'] - in_memory['auc']:+.4f}, "
+            f"time x{result['seconds'] / in_memory['seconds']:.2f}, "
+            f"peak memory x{result['peak_mb'] / in_memory['peak_mb']:.2f}"
+        )
 
 
 def require_data(data_dir, *names):
@@ -256,19 +281,30 @@ def require_data(data_dir, *names):
         if not missing:
             return
         problem = f"{data_dir} has no {', '.join(missing)}"
-    print(f"{Path(sys.argv[0]).name}: {problem}; see 'Data for the benchmarks' in the "
-          "README", file=sys.stderr)
+    print(
+        f"{Path(sys.argv[0]).name}: {problem}; see 'Data for the benchmarks' in the README",
+        file=sys.stderr,
+    )
     sys.exit(2)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data_dir", nargs="?", help="folder holding tabular/adbench_http.npz")
-    parser.add_argument("--chunk-size", type=int, nargs="+", default=[100_000, 20_000],
-                        help="rows per chunk read and per partial_fit, one streamed run "
-                        "each (default: 100000 20000)")
-    parser.add_argument("--passes", type=int, default=3,
-                        help="passes over the training file; in-memory epochs (default 3)")
+    parser.add_argument(
+        "--chunk-size",
+        type=int,
+        nargs="+",
+        default=[100_000, 20_000],
+        help="rows per chunk read and per partial_fit, one streamed run "
+        "each (default: 100000 20000)",
+    )
+    parser.add_argument(
+        "--passes",
+        type=int,
+        default=3,
+        help="passes over the training file; in-memory epochs (default 3)",
+    )
     parser.add_argument("--child", choices=RUNNERS, help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--features", nargs="*", help=argparse.SUPPRESS)

@@ -33,10 +33,10 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
+import numpy as np
+from sklearn.model_selection import train_test_split
 
-from skae import AutoencoderOutlierDetector, benjamini_hochberg  # noqa: E402
+from skae import AutoencoderOutlierDetector, benjamini_hochberg
 
 BATCH = 20
 N_PLANTED = 50
@@ -99,19 +99,31 @@ def main():
     parser.add_argument("data_dir")
     parser.add_argument("--sets", nargs="*")
     parser.add_argument("--seeds", nargs="*", type=int, default=[0])
-    parser.add_argument("--calibration-fraction", type=float, default=0.2,
-                        help="0: thresholds on the training rows, no p-values")
+    parser.add_argument(
+        "--calibration-fraction",
+        type=float,
+        default=0.2,
+        help="0: thresholds on the training rows, no p-values",
+    )
     args = parser.parse_args()
-    paths = [p for p in sorted(Path(args.data_dir, "tabular").glob("adbench_*.npz"))
-             if p.stem != "adbench_http"]
+    paths = [
+        p
+        for p in sorted(Path(args.data_dir, "tabular").glob("adbench_*.npz"))
+        if p.stem != "adbench_http"
+    ]
     if args.sets:
         paths = [p for p in paths if p.stem.removeprefix("adbench_") in args.sets]
     if not paths:
-        print(f"bench_thresholds.py: no tables under {args.data_dir}/tabular; see the "
-              "README's section 'Data for the benchmarks'.", file=sys.stderr)
+        print(
+            f"bench_thresholds.py: no tables under {args.data_dir}/tabular; see the "
+            "README's section 'Data for the benchmarks'.",
+            file=sys.stderr,
+        )
         sys.exit(2)
-    print("| table | true share | auto: flagged / precision / recall | 0.1: flagged / "
-          "precision / recall | BH 5%: FDR / recall | BH 10%: FDR / recall | planted first |")
+    print(
+        "| table | true share | auto: flagged / precision / recall | 0.1: flagged / "
+        "precision / recall | BH 5%: FDR / recall | BH 10%: FDR / recall | planted first |"
+    )
     print("|---|---:|---|---|---|---|---:|")
     rows = []
     for path in paths:
@@ -119,15 +131,23 @@ def main():
             row = evaluate(path, seed, args.calibration_fraction)
             rows.append(row)
             name = path.stem.removeprefix("adbench_")
-            print(f"| {name} (seed {seed}) | {row['true share']:.3f} | "
-                  + " | ".join(" / ".join(f"{v:.3f}" for v in row[k])
-                               for k in ("auto", "0.1", "BH 5%", "BH 10%"))
-                  + f" | {row['planted first']:.2f} |", flush=True)
+            print(
+                f"| {name} (seed {seed}) | {row['true share']:.3f} | "
+                + " | ".join(
+                    " / ".join(f"{v:.3f}" for v in row[k])
+                    for k in ("auto", "0.1", "BH 5%", "BH 10%")
+                )
+                + f" | {row['planted first']:.2f} |",
+                flush=True,
+            )
     mean = {k: np.mean([r[k] for r in rows], axis=0) for k in rows[0]}
-    print(f"| **mean** | {mean['true share']:.3f} | "
-          + " | ".join(" / ".join(f"{v:.3f}" for v in mean[k])
-                       for k in ("auto", "0.1", "BH 5%", "BH 10%"))
-          + f" | {mean['planted first']:.2f} |")
+    print(
+        f"| **mean** | {mean['true share']:.3f} | "
+        + " | ".join(
+            " / ".join(f"{v:.3f}" for v in mean[k]) for k in ("auto", "0.1", "BH 5%", "BH 10%")
+        )
+        + f" | {mean['planted first']:.2f} |"
+    )
 
 
 if __name__ == "__main__":

@@ -24,14 +24,20 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
-from sklearn.decomposition import PCA  # noqa: E402
+import numpy as np
+from sklearn.decomposition import PCA
 
-from skae import AutoencoderTransformer  # noqa: E402
+from skae import AutoencoderTransformer
 
 BASE = dict(
-    scaling=None, output_activation="sigmoid", loss="binary_crossentropy", init="random",
-    hidden_layer_sizes=(512, 256), batch_size=256, early_stopping=False, n_iter_no_change=10,
+    scaling=None,
+    output_activation="sigmoid",
+    loss="binary_crossentropy",
+    init="random",
+    hidden_layer_sizes=(512, 256),
+    batch_size=256,
+    early_stopping=False,
+    n_iter_no_change=10,
 )
 COSINE = dict(lr_schedule="cosine", learning_rate=3e-3)
 CANDIDATES = [

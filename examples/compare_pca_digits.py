@@ -41,9 +41,7 @@ def reconstruction_mse(reducer):
 print(f"{'latent':>6} {'PCA MSE':>8} {'AE MSE':>8} {'AE/PCA':>7} {'PCA fit s':>9} {'AE fit s':>8}")
 for latent_dim in (2, 8, 16):
     pca_mse, pca_s = reconstruction_mse(PCA(n_components=latent_dim))
-    ae_mse, ae_s = reconstruction_mse(
-        AutoencoderTransformer(latent_dim=latent_dim, random_state=0)
-    )
+    ae_mse, ae_s = reconstruction_mse(AutoencoderTransformer(latent_dim=latent_dim, random_state=0))
     print(
         f"{latent_dim:>6} {pca_mse:>8.3f} {ae_mse:>8.3f} {ae_mse / pca_mse:>7.2f}"
         f" {pca_s:>9.3f} {ae_s:>8.1f}"

@@ -14,7 +14,6 @@ convolutional denoisers return.
 # Data: digits scaled to [0, 1], noisy copies of the held-out ones
 # -----------------------------------------------------------------
 
-
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits

@@ -15,7 +15,6 @@ cross-validated accuracy of the classifier on each code size is plotted.
 # Two pipelines that differ only in the reduction step
 # ----------------------------------------------------
 
-
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits
@@ -48,9 +47,7 @@ def pipeline(reducer):
 # the best) under two minutes on a busy 2-core CPU; the parameter grid is
 # written the same way for both.
 searches = {
-    "PCA": GridSearchCV(
-        pipeline(PCA(random_state=0)), {"reduce__n_components": latent_dims}, cv=3
-    ),
+    "PCA": GridSearchCV(pipeline(PCA(random_state=0)), {"reduce__n_components": latent_dims}, cv=3),
     "AutoencoderTransformer": GridSearchCV(
         pipeline(AutoencoderTransformer(epochs=40, random_state=0)),
         {"reduce__latent_dim": latent_dims},

@@ -14,7 +14,6 @@ draws across the code plane, and the code of single digits.
 # --------------------------------------------
 # The labels are not used in training; they only colour the figures.
 
-
 import matplotlib.pyplot as plt
 from sklearn.datasets import load_digits
 
@@ -27,9 +26,7 @@ from skae.plotting import (
 )
 
 X, y = load_digits(return_X_y=True)
-ae2 = AutoencoderTransformer(
-    latent_dim=2, early_stopping=True, random_state=0
-).fit(X)
+ae2 = AutoencoderTransformer(latent_dim=2, early_stopping=True, random_state=0).fit(X)
 
 # %%
 # Training curve

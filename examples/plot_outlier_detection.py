@@ -17,7 +17,6 @@ adds is the answer to *why* a row stands out.
 # Data: benign tumours with a rare malignant class
 # ------------------------------------------------
 
-
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_breast_cancer
@@ -62,8 +61,10 @@ ax.set_xlabel("score_samples (higher = more normal)")
 ax.set_ylabel("test rows")
 ax.legend()
 flagged = detector.predict(X_test) == -1
-print(f"below offset_: {flagged[y_test].sum()} of {y_test.sum()} malignant test rows, "
-      f"{flagged[~y_test].sum()} of {(~y_test).sum()} benign ones")
+print(
+    f"below offset_: {flagged[y_test].sum()} of {y_test.sum()} malignant test rows, "
+    f"{flagged[~y_test].sum()} of {(~y_test).sum()} benign ones"
+)
 
 # %%
 # ROC curves on the held-out rows

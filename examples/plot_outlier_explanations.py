@@ -48,8 +48,10 @@ X_cal, X_test, out_cal, out_test = train_test_split(
 # Calibration rows are best ones you trust (checked by hand, say): outliers
 # among them make the p-values conservative. The training rows need no care.
 X_cal = X_cal[~out_cal]
-print(f"{len(X_train)} training rows ({out_train.mean():.1%} outliers), "
-      f"{len(X_cal)} calibration rows, {len(X_test)} new rows to test")
+print(
+    f"{len(X_train)} training rows ({out_train.mean():.1%} outliers), "
+    f"{len(X_cal)} calibration rows, {len(X_test)} new rows to test"
+)
 
 # %%
 # A threshold from the data, or a guess
@@ -67,8 +69,10 @@ guess.fit(X_train).calibrate(X_cal)
 def report(name, flagged):
     hits = (flagged & out_test).sum()
     precision = hits / max(flagged.sum(), 1)
-    print(f"{name:<28} flags {flagged.mean():6.1%}  precision {precision:.2f}  "
-          f"recall {hits / out_test.sum():.2f}")
+    print(
+        f"{name:<28} flags {flagged.mean():6.1%}  precision {precision:.2f}  "
+        f"recall {hits / out_test.sum():.2f}"
+    )
 
 
 print(f"{'true share of outliers':<28}       {out_test.mean():6.1%}")
@@ -93,8 +97,12 @@ for alpha in (0.05, 0.1):
     report(f"Benjamini-Hochberg at {alpha:.0%}", flagged)
 
 fig, ax = plt.subplots(layout="constrained")
-ax.hist([p_values[~out_test], p_values[out_test]], bins=20, stacked=True,
-        label=["unchanged rows", "rows with a gross error"])
+ax.hist(
+    [p_values[~out_test], p_values[out_test]],
+    bins=20,
+    stacked=True,
+    label=["unchanged rows", "rows with a gross error"],
+)
 ax.set_xlabel("conformal p-value")
 ax.set_ylabel("test rows")
 ax.legend()
@@ -109,8 +117,10 @@ top = X_test.iloc[np.argsort(p_values)[:3]]
 explanation = auto.explain(top, top_k=5)
 print(explanation.round(3).to_string(index=False))
 first = auto.explain(X_test[out_test], top_k=1).set_index("row")["column"]
-print(f"the changed column ranks first for {np.mean(first == changed[first.index]):.0%} "
-      "of the faulty test rows")
+print(
+    f"the changed column ranks first for {np.mean(first == changed[first.index]):.0%} "
+    "of the faulty test rows"
+)
 
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), layout="constrained")
 plot_explanation(explanation[explanation["row"] == top.index[0]], ax=axes[0])

@@ -14,7 +14,6 @@ reconstruction error on held-out digits as the latent size grows.
 # Data: digits, a quarter held out
 # --------------------------------
 
-
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits

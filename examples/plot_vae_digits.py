@@ -14,7 +14,6 @@ evidence lower bound: random noise scores far below real digits.
 # Fit a VAE with a 2-D code
 # -------------------------
 
-
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits
@@ -24,8 +23,12 @@ from skae.plotting import plot_latent_grid, plot_latent_space
 
 X, y = load_digits(return_X_y=True)
 vae = VariationalAutoencoder(
-    latent_dim=2, scaling="minmax", loss="binary_crossentropy",
-    output_activation="sigmoid", epochs=100, random_state=0,
+    latent_dim=2,
+    scaling="minmax",
+    loss="binary_crossentropy",
+    output_activation="sigmoid",
+    epochs=100,
+    random_state=0,
 ).fit(X)
 print(f"trained {vae.n_iter_} epochs, mean ELBO {vae.score(X):.1f} nats")
 

@@ -1,18 +1,25 @@
-"""BaseAutoencoder: the estimator contract, and skae's only use of scikeras.
+"""_BaseAutoencoder: the estimator contract, owned by skae (no scikeras base class).
 
-Every estimator in skae subclasses :class:`BaseAutoencoder`. skae's own code
-drives ``fit`` top to bottom (:meth:`BaseAutoencoder._fit_autoencoder`):
-validate, fit the input scaling, build the network (or keep it, on a warm
-start), train, record. scikeras' ``BaseWrapper`` stays the base class for
-what it is good at, and nothing more: routing ``model__*``, ``optimizer__*``,
-``loss__*``, ``fit__*`` and ``callbacks__*`` parameters, and building the
-compile arguments. Its ``fit``/``_fit`` machinery is not used. This is the
-only module that imports scikeras. Inference on a fitted estimator
-(``predict``, ``reconstruction_error``, ``score``, the scaled units and the
-forward pass) is inherited from :class:`skae._inference.InferenceMixin`;
-``save`` and pickling from :class:`skae._saving.SavingMixin`.
+Every estimator in skae subclasses :class:`_BaseAutoencoder` (public alias
+``skae.BaseAutoencoder``), a scikit-learn ``BaseEstimator``. ``fit`` reads top
+to bottom (:meth:`_BaseAutoencoder._fit_autoencoder`): validate, fit the input
+scaling, build the network (or keep it, on a warm start), train, record. The
+routed parameters (``model__*``, ``optimizer__*``, ``loss__*``, ``fit__*``,
+``callbacks__*``) are scikeras' routing, called as functions from
+:mod:`skae._params`. Training and inference run in :mod:`skae._engine`, the
+network is built by :mod:`skae._nn`, and ``save`` and pickling go through
+:mod:`skae._io`.
 
-scikeras defects worked around here (each with a regression test in
+Length (about 800 lines, past the ~450 of the house style): this is one
+class, whose public methods every estimator shares (``partial_fit``,
+``initialize``, ``predict``, ``reconstruction_error``, ``score``, ``save``,
+``get_feature_names_out``) with their numpydoc docstrings, and whose private
+methods are the hooks the estimators override; splitting it across files is
+what the mixins did. What is not the class lives elsewhere: routing in
+:mod:`skae._params`, builders in :mod:`skae._nn`, training in
+:mod:`skae._engine`, the file format in :mod:`skae._io`.
+
+scikeras defects worked around (each with a regression test in
 tests/test_base.py):
 
 1. scikeras puts its mixins right of ``BaseEstimator``, so on scikit-learn
@@ -27,28 +34,19 @@ tests/test_base.py):
 
 import functools
 import warnings
-from collections.abc import Mapping
 from dataclasses import replace
 from numbers import Integral, Real
 
 import keras
 import numpy as np
-
-if keras.backend.backend() != "tensorflow":
-    # The compiled loops and the inference path are TensorFlow functions.
-    raise ImportError(
-        f"skae needs Keras' TensorFlow backend, but Keras runs on "
-        f"{keras.backend.backend()!r} (KERAS_BACKEND or ~/.keras/keras.json). "
-        "Set KERAS_BACKEND=tensorflow before importing skae or Keras."
-    )
-
-from scikeras._utils import route_params, unflatten_params
-from scikeras.wrappers import BaseWrapper
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
 
-from . import _pca, _scaling, _training, _validation
-from ._architectures import (
+from . import _engine, _io, _params, _pca, _scaling, _validation
+from ._nn import (
+    MaskedBinaryCrossentropy,
+    MaskedMeanSquaredError,
     assemble,
     build_conv_autoencoder,
     build_dense_autoencoder,
@@ -56,15 +54,13 @@ from ._architectures import (
     image_shape_3d,
     split_autoencoder,
 )
-from ._inference import InferenceMixin
-from ._layers import MaskedBinaryCrossentropy, MaskedMeanSquaredError
-from ._saving import SavingMixin
 from ._sklearn_compat import (
     CallbackSupportMixin,
     HasMethods,
     Interval,
     StrOptions,
     _fit_context,
+    _generate_get_feature_names_out,
 )
 
 # fit__* arguments that skae's own parameters already say (a routed value,
@@ -88,13 +84,13 @@ def _atomic_fit(method):
     @functools.wraps(method)
     def atomic(self, *args, **kwargs):
         state = dict(vars(self))
-        weights = _training.snapshot(state.get("model_"))
+        weights = _engine.snapshot(state.get("model_"))
         try:
             return method(self, *args, **kwargs)
         except BaseException:
             vars(self).clear()
             vars(self).update(state)
-            _training.restore(state.get("model_"), weights)
+            _engine.restore(state.get("model_"), weights)
             raise
 
     return _fit_context(prefer_skip_nested_validation=True)(atomic)
@@ -104,10 +100,13 @@ def _is_lr_schedule(value):
     return isinstance(value, keras.optimizers.schedules.LearningRateSchedule)
 
 
-# Mixins left of BaseWrapper: InferenceMixin's predict and score replace
-# scikeras'; SavingMixin holds save and the pickling.
-class BaseAutoencoder(InferenceMixin, SavingMixin, CallbackSupportMixin, BaseWrapper):
-    """Base class of skae's estimators: a scikeras ``BaseWrapper`` for autoencoders.
+# Rows per compiled forward call: small inputs go in one call, large ones are
+# cut so that only one chunk of intermediate activations is alive at a time.
+_INFERENCE_CHUNK = 8192
+
+
+class _BaseAutoencoder(CallbackSupportMixin, BaseEstimator):
+    """Base class of skae's estimators (public alias ``skae.BaseAutoencoder``).
 
     Not meant to be used directly: use :class:`skae.AutoencoderTransformer`
     or another public estimator. Subclasses set the scikit-learn mixins on the
@@ -120,8 +119,9 @@ class BaseAutoencoder(InferenceMixin, SavingMixin, CallbackSupportMixin, BaseWra
     Parameters are documented on the public estimators.
     """
 
-    # Fitted attributes besides ``model_``, with their kinds, as skae's model
-    # files store and check them (skae/_persistence.py): "int", "float",
+    # What skae's model files need of a class (read by skae/_io, which
+    # imports no estimator module). Fitted attributes besides ``model_``,
+    # with their kinds, as model files store and check them: "int", "float",
     # "array" (float64 ndarray), "names" (1-D array of str), "scaler" (a
     # fitted scikit-learn scaler of skae/_scaling.py), "history" (dict of
     # str to list of float). Subclasses extend it.
@@ -136,6 +136,15 @@ class BaseAutoencoder(InferenceMixin, SavingMixin, CallbackSupportMixin, BaseWra
     }
     # Those of them that may be absent from a fitted estimator.
     _optional_attributes = frozenset({"feature_names_in_", "pca_fallback_"})
+    # Shapes of fitted arrays, in terms of n_features_in_, latent_dim and the
+    # sizes of _array_sizes() (None: any length); attributes that must be > 0.
+    _array_shapes = {"fill_value_": ("n_features_in_",)}
+    _positive_attributes = frozenset()
+    # Private attributes that pickles and copies leave out: caches rebuilt on
+    # first use (model files hold only the declared fitted attributes).
+    _transient_attributes = frozenset()
+    # The network's layers (name -> class) besides its inputs.
+    _network_layers = {"encoder": keras.Model, "decoder": keras.Model}
     # Whether init="auto" starts a dense network with a linear output as PCA.
     _pca_init_by_default = False
 
@@ -235,24 +244,27 @@ class BaseAutoencoder(InferenceMixin, SavingMixin, CallbackSupportMixin, BaseWra
         self.random_state = random_state
         self.verbose = verbose
         # scikeras' routed parameters (model__*, optimizer__*, fit__*, ...)
-        _check_routed_names(type(self), kwargs)
+        _params.check_routed_names(type(self), kwargs)
         vars(self).update(kwargs)
         if kwargs:
             self._user_params = set(kwargs)
 
     def _get_param_names(self):
-        # scikeras takes every public attribute for a parameter, so one set
-        # by hand became one; scikit-learn's are the signature's, plus here
-        # the routed names given to the constructor or set_params.
+        # scikit-learn's parameters are the signature's; here also the routed
+        # names given to the constructor or set_params.
         own = BaseEstimator._get_param_names.__func__(type(self))
         return sorted({*own, *getattr(self, "_user_params", ())})
 
     def set_params(self, **params):
-        routed = {name for name in params if _routing_prefix(name) in self._routing_prefixes}
-        _check_routed_names(type(self), {n: v for n, v in params.items() if "__" in n})
-        super().set_params(**params)
+        routed = {name for name in params if _params.is_routed(name)}
+        _params.check_routed_names(type(self), {n: v for n, v in params.items() if "__" in n})
+        for name in routed:  # a routed parameter is set as is, as scikeras sets it
+            setattr(self, name, params[name])
         if routed:
             self._user_params = {*getattr(self, "_user_params", ()), *routed}
+        plain = {name: value for name, value in params.items() if name not in routed}
+        if plain:
+            super().set_params(**plain)
         return self
 
     # ------------------------------------------------------------------
@@ -266,15 +278,8 @@ class BaseAutoencoder(InferenceMixin, SavingMixin, CallbackSupportMixin, BaseWra
         tags.non_deterministic = False  # bit-identical on CPU with an int random_state
         return tags
 
-    def __repr__(self, N_CHAR_MAX=700):
-        # scikeras prints every parameter on its own line; scikit-learn's
-        # repr shows only those that differ from their defaults.
-        return super(BaseWrapper, self).__repr__(N_CHAR_MAX=N_CHAR_MAX)
-
     def _validate_params(self):
-        unknown = sorted(
-            name for name in getattr(self, "_user_params", ()) if "__" not in name
-        )
+        unknown = sorted(name for name in getattr(self, "_user_params", ()) if "__" not in name)
         if unknown:
             raise ValueError(
                 f"Unknown parameter(s) {unknown} for {type(self).__name__}. Routed "
@@ -310,14 +315,15 @@ class BaseAutoencoder(InferenceMixin, SavingMixin, CallbackSupportMixin, BaseWra
     # ------------------------------------------------------------------
     # fit, top to bottom
 
-    def _fit_autoencoder(self, X, target=None, sample_weight=None, *, single_epoch=False):
+    def _fit_autoencoder(self, X, target, sample_weight, *, seed, single_epoch=False):
         """Train to reconstruct ``target`` (``X`` itself when None) from ``X``.
 
         validate -> fit the scaling -> build the network (or keep it) ->
         train -> record. The network and scaling are kept by ``partial_fit``
         (``single_epoch``) and by a warm start, once they exist. Returns the
         scaled training rows (those of positive weight), for statistics that
-        subclasses fit on them.
+        subclasses fit on them. ``seed`` is the fit's seed (:meth:`_fit_seed`),
+        drawn once by the public method and passed to every step that needs it.
         """
         keep = hasattr(self, "model_") and (single_epoch or self.warm_start)
         X = self._check_X(X, reset=not keep)
@@ -334,7 +340,6 @@ class BaseAutoencoder(InferenceMixin, SavingMixin, CallbackSupportMixin, BaseWra
             self.fill_value_ = _scaling.fill_values(x, names)
         y = x if target is None else self._scale(target)
         self._check_loss_skips_missing(y)
-        seed = self._fit_seed()
         epoch = self.n_iter_ if keep else 0
         if not keep:
             self.latent_dim_ = self._resolve_latent_dim(self._filled(x), weights)
@@ -344,14 +349,20 @@ class BaseAutoencoder(InferenceMixin, SavingMixin, CallbackSupportMixin, BaseWra
         options = self._training_options(len(x))
         root = self._epoch_tasks_root(X, 1 if single_epoch else options.epochs)
         if root is not None:
-            epoch_tasks = _training.EpochTasks(root, self, X)
+            epoch_tasks = _engine.EpochTasks(root, self, X)
             options = replace(options, callbacks=[*options.callbacks, epoch_tasks])
-        logs, kept_start = _training.train(
-            self.model_, self._filled(x), y, weights, options,
+        logs, kept_start = _engine.train(
+            self.model_,
+            self._filled(x),
+            y,
+            weights,
+            options,
             seed=None if seed is None else seed + epoch,
-            initial_epoch=epoch, single_epoch=single_epoch, keep_start_unless_beaten=guard,
+            initial_epoch=epoch,
+            single_epoch=single_epoch,
+            keep_start_unless_beaten=guard,
         )
-        self.history_ = _training.extend_history(
+        self.history_ = _engine.extend_history(
             self.history_ if keep else None, logs, float(np.nanmax(np.abs(x), initial=0.0))
         )
         if guard:
@@ -391,7 +402,7 @@ class BaseAutoencoder(InferenceMixin, SavingMixin, CallbackSupportMixin, BaseWra
         self : object
             The estimator, trained for one more epoch.
         """
-        self._fit_autoencoder(X, None, sample_weight, single_epoch=True)
+        self._fit_autoencoder(X, None, sample_weight, seed=self._fit_seed(), single_epoch=True)
         return self
 
     def initialize(self, X, y=None):
@@ -426,12 +437,12 @@ class BaseAutoencoder(InferenceMixin, SavingMixin, CallbackSupportMixin, BaseWra
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
     def _training_options(self, n_rows):
-        """:class:`~skae._training.TrainingOptions` for a fit on ``n_rows`` rows."""
-        fit_args = route_params(self.get_params(), destination="fit", pass_filter=self._fit_kwargs)
+        """:class:`~skae._engine.TrainingOptions` for a fit on ``n_rows`` rows."""
+        fit_args = _params.fit_args(self.get_params())
         own = {name: fit_args.pop(name) for name in _OWN_FIT_ARGS if name in fit_args}
         for name in ("initial_epoch", "sample_weight", "callbacks"):
             fit_args.pop(name, None)
-        return _training.TrainingOptions(
+        return _engine.TrainingOptions(
             epochs=own.get("epochs", self.epochs),
             batch_size=own.get("batch_size", self.batch_size),
             shuffle=own.get("shuffle", self.shuffle),
@@ -447,26 +458,172 @@ class BaseAutoencoder(InferenceMixin, SavingMixin, CallbackSupportMixin, BaseWra
 
     def _routed_callbacks(self):
         """``callbacks`` and ``fit__callbacks`` as one flat list (scikeras' routing)."""
-        params = self.get_params()
-        found = []
-        for destination in ("callbacks", "fit__callbacks"):
-            if params.get(destination) is None:
-                continue
-            routed = route_params(params, destination=destination, pass_filter=set())
-            callbacks = unflatten_params(items=params[destination], params=routed)
-            if isinstance(callbacks, Mapping):
-                callbacks = list(callbacks.values())
-            elif isinstance(callbacks, keras.callbacks.Callback):
-                callbacks = [callbacks]
-            for item in callbacks:
-                found.extend(item if isinstance(item, list) else [item])
-        bad = [c for c in found if not isinstance(c, keras.callbacks.Callback)]
-        if bad:
-            raise TypeError(
-                "callbacks must hold keras.callbacks.Callback instances or classes "
-                f"(a list, a dict of them, or one), got {bad[0]!r}."
-            )
-        return found
+        return _params.callbacks(self.get_params())
+
+    # ------------------------------------------------------------------
+    # inference on a fitted estimator
+
+    def predict(self, X):
+        """Reconstruct ``X``: encode, decode, and undo the input scaling.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to reconstruct.
+
+        Returns
+        -------
+        X_reconstructed : ndarray or DataFrame of shape (n_samples, n_features)
+            Float32 for float32 input, float64 otherwise; a DataFrame with
+            ``X``'s index and columns when ``X`` is one.
+        """
+        check_is_fitted(self)
+        X_checked = self._check_X(X)
+        reconstruction = self._unscale(self._run(self.model_, self._scale(X_checked)))
+        return _validation.like_input(reconstruction.astype(X_checked.dtype, copy=False), X, self)
+
+    def reconstruction_error(self, X, per_feature=False):
+        """Squared reconstruction error of each row, or of each cell.
+
+        The error is measured in the input's own units (after undoing the
+        scaling), like ``PCA.inverse_transform(PCA.transform(X))``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to reconstruct.
+        per_feature : bool, default=False
+            If False, return the mean squared error of each row over its
+            observed cells (0 for a row with none). If True, return the
+            squared error of each cell (NaN for a missing one), a DataFrame
+            with ``X``'s index and columns when ``X`` is a DataFrame.
+
+        Returns
+        -------
+        errors : ndarray of shape (n_samples,) or (n_samples, n_features)
+            Float64 errors (a DataFrame when ``per_feature`` and ``X`` is one).
+        """
+        check_is_fitted(self)
+        X_checked = self._check_X(X).astype(np.float64)
+        reconstruction = self._unscale(self._run(self.model_, self._scale(X_checked)))
+        cell_errors = (X_checked - reconstruction) ** 2
+        if not per_feature:
+            return _validation.observed_mean(cell_errors)
+        return _validation.like_input(cell_errors, X, self)
+
+    def score(self, X, y=None, sample_weight=None):
+        """Negative mean squared reconstruction error (higher is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to reconstruct.
+        y : None
+            Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row in the mean.
+
+        Returns
+        -------
+        score : float
+            ``-average(reconstruction_error(X), weights=sample_weight)``.
+        """
+        errors = self.reconstruction_error(X)
+        return -float(np.average(errors, weights=sample_weight))
+
+    def _affine(self):
+        return _scaling.affine_map(self.scaler_, self.n_features_in_)
+
+    def _scale(self, X):
+        """Validated rows in the network's scaled float32 units."""
+        return _scaling.scale(X, self._affine())
+
+    def _unscale(self, outputs):
+        """Network outputs back in the input's units (float64)."""
+        return _scaling.unscale(outputs, self._affine())
+
+    def _filled(self, scaled):
+        """Scaled rows with each missing cell set to its column's training mean."""
+        missing = np.isnan(scaled)
+        if not missing.any():
+            return scaled
+        return np.where(missing, self.fill_value_.astype(scaled.dtype), scaled)
+
+    def _run(self, model, inputs, outputs="model"):
+        """Run a Keras model without ``Model.predict``'s per-call overhead.
+
+        Missing cells of scaled rows are filled first (:meth:`_filled`). One
+        compiled forward pass per chunk of ``_INFERENCE_CHUNK`` rows, cached
+        per model (see :func:`skae._engine.predict_arrays`). Inputs are then
+        finite, so inf or NaN out means the network overflowed.
+        """
+        if inputs.shape[1] == self.n_features_in_:
+            inputs = self._filled(inputs)
+        results = _engine.predict_arrays(model, inputs, _INFERENCE_CHUNK, outputs)
+        for result in results if isinstance(results, tuple) else (results,):
+            if not np.isfinite(result).all():
+                raise ValueError(
+                    "The network overflowed float32 on some rows, whose values lie far "
+                    "outside the range seen in fit. Check the units of the input, or "
+                    "refit on data that covers this range."
+                )
+        return results
+
+    # ------------------------------------------------------------------
+    # saving and pickling
+
+    def save(self, path, *, key=None):
+        """Save the estimator to one file, without pickle.
+
+        The file is a zip archive holding the network in Keras' native
+        ``.keras`` format and the parameters and fitted attributes as plain
+        JSON, with checksums. :func:`skae.load` reads it back with Keras'
+        safe mode and runs nothing stored in it. Pickle and joblib work too,
+        but only load pickles you trust.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write; the ``.skae`` extension is a good choice. An
+            existing file is replaced only once the new one is complete, and
+            keeps its permission bits; a symbolic link is written through
+            (its target is replaced).
+        key : bytes or str, default=None
+            A secret: adds an HMAC-SHA256 of the file that
+            ``skae.load(path, key=key)`` checks, so that a file shipped
+            between machines is known to come from someone holding the key.
+
+        Returns
+        -------
+        path : pathlib.Path
+            The file written.
+
+        Raises
+        ------
+        TypeError
+            If a parameter holds an object that plain JSON and Keras' safe
+            format cannot describe (a Keras callback, a custom loss
+            function, ...). Use pickle or joblib for such estimators.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> import skae
+        >>> X = np.random.RandomState(0).normal(size=(100, 4))
+        >>> detector = skae.AutoencoderOutlierDetector(epochs=2, random_state=0).fit(X)
+        >>> path = detector.save(os.path.join(tempfile.mkdtemp(), "detector.skae"))
+        >>> bool(np.array_equal(skae.load(path).score_samples(X), detector.score_samples(X)))
+        True
+        """
+        return _io.save_estimator(self, path, key=key)
+
+    def __getstate__(self):
+        # A fitted estimator pickles as its model file (skae/_io/_pickling.py).
+        return _io.getstate(self, super().__getstate__())
+
+    def __setstate__(self, state):
+        super().__setstate__(_io.setstate(type(self), state))
 
     # ------------------------------------------------------------------
     # the network
@@ -494,17 +651,14 @@ class BaseAutoencoder(InferenceMixin, SavingMixin, CallbackSupportMixin, BaseWra
             code_width=self._code_width(),
             seed=seed,
         )
-        build, args, extra = self._builder(x, weights)
-        routed = route_params(
-            self.get_params(), destination="model",
-            pass_filter=getattr(self, "_user_params", set()), strict=True,
-        )
+        build, args, extra = self._builder(x, weights, seed)
+        routed = _params.model_args(self.get_params(), getattr(self, "_user_params", set()))
         encoder, decoder = build(*args, **{**options, **extra, **routed})
         model = self._assemble(encoder, decoder, seed)
         model.compile(**self._compile_arguments())
         return model
 
-    def _builder(self, x, weights):
+    def _builder(self, x, weights, seed):
         """``(builder, positional arguments, options)`` of the network (a hook for subclasses)."""
         if self.architecture == "conv":
             shape = image_shape_3d(self.image_shape, x.shape[1])
@@ -528,6 +682,40 @@ class BaseAutoencoder(InferenceMixin, SavingMixin, CallbackSupportMixin, BaseWra
         """Width of the network's output: one reconstruction per row."""
         return self.n_features_in_
 
+    def _network_widths(self):
+        """Widths of the code, the decoder's input and the output (what a model file checks)."""
+        return {
+            "code": self._code_width(),
+            "decoder_input": self._decoder_width(),
+            "output": self._output_width(),
+        }
+
+    def _array_sizes(self):
+        """Sizes named in ``_array_shapes`` besides the widths (a hook: none here)."""
+        return {}
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of ``transform``'s output columns: the class name, lowercased, and a number.
+
+        As scikit-learn's ``ClassNamePrefixFeaturesOutMixin`` names them (an
+        ``AutoencoderTransformer`` with 2 codes: ``autoencodertransformer0``,
+        ``autoencodertransformer1``); a method here rather than one more base
+        class.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only used to check the names against those seen in ``fit``.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+        """
+        check_is_fitted(self, "_n_features_out")
+        return _generate_get_feature_names_out(
+            self, self._n_features_out, input_features=input_features
+        )
+
     @property
     def _n_features_out(self):
         """Width of ``transform``'s output, for ``get_feature_names_out``."""
@@ -548,7 +736,7 @@ class BaseAutoencoder(InferenceMixin, SavingMixin, CallbackSupportMixin, BaseWra
 
     def _compile_arguments(self):
         """``Model.compile`` arguments: scikeras' routing, with our learning rate."""
-        kwargs = self._get_compile_kwargs()
+        kwargs = _params.compile_args(self.get_params())
         routed_lr = "optimizer__learning_rate" in self.get_params()
         if not isinstance(self.optimizer, keras.optimizers.Optimizer) and not routed_lr:
             # scikeras built the optimizer from its name or class: give it our rate.
@@ -602,25 +790,13 @@ class BaseAutoencoder(InferenceMixin, SavingMixin, CallbackSupportMixin, BaseWra
         return self.scaler_
 
 
-def _routing_prefix(name):
-    return name.split("__", 1)[0] if "__" in name else None
-
-
-def _check_routed_names(cls, kwargs):
-    """Raise TypeError, as Python does, for a keyword that is neither a parameter nor routed."""
-    prefixes = BaseAutoencoder._routing_prefixes | {"callbacks"}
-    unknown = sorted(name for name in kwargs if _routing_prefix(name) not in prefixes)
-    if unknown:
-        raise TypeError(
-            f"{cls.__name__}.__init__() got unexpected keyword argument(s) {unknown}. "
-            "Parameters are listed in the class's docstring; routed parameters start "
-            f"with one of {sorted(p + '__' for p in prefixes)}."
-        )
-
-
 def _deprecated(old, new):
     warnings.warn(
         f"{old} is deprecated and will be removed in skae 0.3; use {new}.",
         FutureWarning,
         stacklevel=3,
     )
+
+
+# The public name (skae.BaseAutoencoder), as documented.
+BaseAutoencoder = _BaseAutoencoder

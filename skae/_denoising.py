@@ -8,9 +8,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from . import _validation
-from ._architectures import assemble
 from ._base import _atomic_fit
-from ._layers import Corruption
+from ._io import register_estimator
+from ._nn import Corruption, assemble
 from ._sklearn_compat import Interval, StrOptions
 from ._transformer import AutoencoderTransformer
 
@@ -19,6 +19,7 @@ from ._transformer import AutoencoderTransformer
 _CORRUPTION_SEED_OFFSET = 7919
 
 
+@register_estimator
 class DenoisingAutoencoder(AutoencoderTransformer):
     """Autoencoder trained to reconstruct clean rows from corrupted ones.
 
@@ -100,6 +101,9 @@ random_state, verbose, **kwargs
     >>> dae.predict(X_noisy).shape
     (1797, 64)
     """
+
+    # The network's layers, as model files check them (skae/_io).
+    _network_layers = {**AutoencoderTransformer._network_layers, "corruption": Corruption}
 
     _parameter_constraints = {
         **AutoencoderTransformer._parameter_constraints,
@@ -185,7 +189,8 @@ random_state, verbose, **kwargs
                 f"so it must be at most 1; got {self.noise_level}."
             )
         if self.clip is not None and not (
-            len(self.clip) == 2 and all(isinstance(v, Real) for v in self.clip)
+            len(self.clip) == 2
+            and all(isinstance(v, Real) for v in self.clip)
             and self.clip[0] < self.clip[1]
         ):
             raise ValueError(f"clip must be (low, high) with low < high; got {self.clip!r}.")
@@ -217,7 +222,8 @@ random_state, verbose, **kwargs
         self : DenoisingAutoencoder
             The fitted estimator.
         """
-        self._fit_autoencoder(X, self._clean_target(X, y, X_clean), sample_weight)
+        target = self._clean_target(X, y, X_clean)
+        self._fit_autoencoder(X, target, sample_weight, seed=self._fit_seed())
         return self
 
     @_atomic_fit
@@ -248,7 +254,7 @@ random_state, verbose, **kwargs
             The estimator, trained for one more epoch.
         """
         target = self._clean_target(X, None, X_clean)
-        self._fit_autoencoder(X, target, sample_weight, single_epoch=True)
+        self._fit_autoencoder(X, target, sample_weight, seed=self._fit_seed(), single_epoch=True)
         return self
 
     def predict(self, X):
@@ -371,8 +377,15 @@ random_state, verbose, **kwargs
     def _make_corruption(self, seed, scale=None, offset=None):
         low, high = (0.0, 1.0) if self.clip is None else self.clip
         return Corruption(
-            noise=self.noise, level=self.noise_level, clip=self.clip, low=low, high=high,
-            scale=scale, offset=offset, seed=seed, name="corruption",
+            noise=self.noise,
+            level=self.noise_level,
+            clip=self.clip,
+            low=low,
+            high=high,
+            scale=scale,
+            offset=offset,
+            seed=seed,
+            name="corruption",
         )
 
 

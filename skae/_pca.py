@@ -28,7 +28,7 @@ def _weighted_pca(x, weights=None):
 
 
 def pca_start(x, latent_dim, weights=None):
-    """``(components, mean)`` for :func:`skae._architectures.build_pca_residual_autoencoder`.
+    """``(components, mean)`` for :func:`skae._nn.build_pca_residual_autoencoder`.
 
     ``components`` has ``latent_dim`` rows: the leading principal axes, then
     rows of zeros where the code is wider than the data's rank.

@@ -11,14 +11,18 @@ try:  # scikit-learn >= 1.9: experimental callbacks (ProgressBar, ScoringMonitor
     from sklearn.callback import CallbackSupportMixin
 except ImportError:  # older scikit-learn: fit runs without them
 
-    class CallbackSupportMixin:  # noqa: D101 - stands in for the real one
+    class CallbackSupportMixin:
         pass
 
 
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils._set_output import ADAPTERS_MANAGER, _get_output_config
-from sklearn.utils.validation import _check_feature_names_in, _check_sample_weight
+from sklearn.utils.validation import (
+    _check_feature_names_in,
+    _check_sample_weight,
+    _generate_get_feature_names_out,
+)
 
 __all__ = [
     "ADAPTERS_MANAGER",
@@ -29,5 +33,6 @@ __all__ = [
     "_check_feature_names_in",
     "_check_sample_weight",
     "_fit_context",
+    "_generate_get_feature_names_out",
     "_get_output_config",
 ]

@@ -1,16 +1,16 @@
 """AutoencoderTransformer: a non-linear drop-in replacement for PCA."""
 
 import numpy as np
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from . import _validation
-from ._base import BaseAutoencoder, _atomic_fit
+from ._base import _atomic_fit, _BaseAutoencoder
+from ._io import register_estimator
 
 
-class AutoencoderTransformer(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseAutoencoder
-):
+@register_estimator
+class AutoencoderTransformer(TransformerMixin, _BaseAutoencoder):
     """Autoencoder as a scikit-learn transformer: codes in, reconstructions out.
 
     Use it where you would use :class:`~sklearn.decomposition.PCA`:
@@ -198,11 +198,11 @@ class AutoencoderTransformer(
 
     _pca_init_by_default = True
     _fitted_attributes = {
-        **BaseAutoencoder._fitted_attributes,
+        **_BaseAutoencoder._fitted_attributes,
         "reconstruction_r2_": "float",
     }
     # The denoiser, a subclass, does not measure it.
-    _optional_attributes = BaseAutoencoder._optional_attributes | {"reconstruction_r2_"}
+    _optional_attributes = _BaseAutoencoder._optional_attributes | {"reconstruction_r2_"}
 
     def __init__(
         self,
@@ -290,7 +290,7 @@ class AutoencoderTransformer(
         self : AutoencoderTransformer
             The fitted estimator.
         """
-        scaled = self._fit_autoencoder(X, None, sample_weight)
+        scaled = self._fit_autoencoder(X, None, sample_weight, seed=self._fit_seed())
         self.reconstruction_r2_ = self._r2(scaled)
         return self
 
@@ -317,7 +317,9 @@ class AutoencoderTransformer(
         self : AutoencoderTransformer
             The estimator, trained for one more epoch.
         """
-        scaled = self._fit_autoencoder(X, None, sample_weight, single_epoch=True)
+        scaled = self._fit_autoencoder(
+            X, None, sample_weight, seed=self._fit_seed(), single_epoch=True
+        )
         self.reconstruction_r2_ = self._r2(scaled)
         return self
 

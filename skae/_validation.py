@@ -50,7 +50,11 @@ def check_X(estimator, X, reset):
     _reject_dates(X, who)
     with explained_errors(who):
         X = validate_data(
-            estimator, X, reset=reset, dtype=_FLOAT_DTYPES, ensure_all_finite="allow-nan",
+            estimator,
+            X,
+            reset=reset,
+            dtype=_FLOAT_DTYPES,
+            ensure_all_finite="allow-nan",
             accept_sparse=("csr", "csc", "coo"),
         )
     if issparse(X):
@@ -64,7 +68,10 @@ def check_array_like(array, input_name, who, allow_nan=False):
     finite = "allow-nan" if allow_nan else True
     with explained_errors(who, input_name):
         array = check_array(
-            array, dtype=_FLOAT_DTYPES, input_name=input_name, estimator=who,
+            array,
+            dtype=_FLOAT_DTYPES,
+            input_name=input_name,
+            estimator=who,
             ensure_all_finite=finite,
         )
     return within_float32(array, who, input_name)
@@ -74,9 +81,7 @@ def check_target(target, X, who):
     """A reconstruction target validated to have ``X``'s shape and dtype (NaN: missing)."""
     target = check_array_like(target, "y", who, allow_nan=True)
     if target.shape != X.shape:
-        raise ValueError(
-            f"The target must have the shape of X {X.shape}, got {target.shape}."
-        )
+        raise ValueError(f"The target must have the shape of X {X.shape}, got {target.shape}.")
     return target.astype(X.dtype, copy=False)
 
 
@@ -86,9 +91,7 @@ def check_sample_weight(sample_weight, X):
         return None
     weights = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
     if not weights.sum() > 0:
-        raise ValueError(
-            "sample_weight sums to 0: at least one row must have a positive weight."
-        )
+        raise ValueError("sample_weight sums to 0: at least one row must have a positive weight.")
     return weights
 
 

@@ -6,8 +6,8 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._architectures import assemble
-from ._layers import Sampling, kl_divergence
+from ._io import register_estimator
+from ._nn import Sampling, assemble, kl_divergence
 from ._sklearn_compat import Interval, StrOptions
 from ._transformer import AutoencoderTransformer
 
@@ -15,11 +15,12 @@ from ._transformer import AutoencoderTransformer
 _LOG_2PI = np.log(2 * np.pi)
 
 
+@register_estimator
 class VariationalAutoencoder(AutoencoderTransformer):
     """Variational autoencoder: latent means as codes, and new rows from ``sample``.
 
     The encoder outputs the mean and log-variance of a Gaussian code; in
-    training a :class:`~skae._layers.Sampling` layer draws the code
+    training a :class:`~skae._nn.Sampling` layer draws the code
     with the reparameterization trick (seeded by ``random_state``) and adds
     ``beta`` times its KL divergence from the standard normal prior to the
     loss. The model is trained to maximise the evidence lower bound (ELBO) of
@@ -91,6 +92,9 @@ verbose, **kwargs
     >>> vae.score_samples(X[:4]).shape
     (4,)
     """
+
+    # The network's layers, as model files check them (skae/_io).
+    _network_layers = {**AutoencoderTransformer._network_layers, "sampling": Sampling}
 
     _parameter_constraints = {
         **AutoencoderTransformer._parameter_constraints,

@@ -4,6 +4,8 @@ matplotlib is an optional dependency (``pip install 'skae[examples]'``): it is
 imported when a function is called, so ``import skae.plotting`` works without
 it. Every function draws into a given ``ax`` (or ``fig``) when there is one,
 creates it otherwise, and returns what it drew on so it can be styled further.
+(About 540 lines: independent public functions, each with its numpydoc
+docstring; a module per figure would only scatter them.)
 """
 
 from collections.abc import Mapping
@@ -31,9 +33,7 @@ def _pyplot():
     try:
         import matplotlib.pyplot as plt
     except ImportError as error:
-        raise ImportError(
-            "skae.plotting needs matplotlib: pip install 'skae[examples]'"
-        ) from error
+        raise ImportError("skae.plotting needs matplotlib: pip install 'skae[examples]'") from error
     return plt
 
 
@@ -180,7 +180,13 @@ def _projection(codes, method, random_state):
 
 
 def plot_latent_space(
-    estimator_or_codes, X=None, y=None, *, method="pca", ax=None, random_state=None,
+    estimator_or_codes,
+    X=None,
+    y=None,
+    *,
+    method="pca",
+    ax=None,
+    random_state=None,
     **scatter_kwargs,
 ):
     """Scatter the codes of ``X`` in 2-D, coloured by ``y``.
@@ -233,9 +239,7 @@ def plot_latent_space(
         codes = estimator_or_codes
     codes = np.asarray(codes, dtype=float)
     if codes.ndim != 2 or codes.shape[1] < 2:
-        raise ValueError(
-            f"plot_latent_space needs codes at least 2 wide, got shape {codes.shape}."
-        )
+        raise ValueError(f"plot_latent_space needs codes at least 2 wide, got shape {codes.shape}.")
     points, (xlabel, ylabel) = _projection(codes, method, random_state)
     if ax is None:
         _, ax = _pyplot().subplots(figsize=(6, 5), layout="constrained")
@@ -258,12 +262,18 @@ def _scatter_by_label(ax, points, y, scatter_kwargs):
         return
     cmap = "tab10" if len(classes) <= 10 else "tab20"
     collection = ax.scatter(
-        points[:, 0], points[:, 1], c=index, cmap=cmap,
-        vmin=-0.5, vmax=len(classes) - 0.5, **kwargs,
+        points[:, 0],
+        points[:, 1],
+        c=index,
+        cmap=cmap,
+        vmin=-0.5,
+        vmax=len(classes) - 0.5,
+        **kwargs,
     )
     handles, _ = collection.legend_elements(num=list(range(len(classes))))
-    ax.legend(handles, [str(label) for label in classes], title="label",
-              loc="best", fontsize="small")
+    ax.legend(
+        handles, [str(label) for label in classes], title="label", loc="best", fontsize="small"
+    )
 
 
 def plot_code(estimator, x, *, ax=None, **bar_kwargs):
@@ -307,8 +317,7 @@ def plot_code(estimator, x, *, ax=None, **bar_kwargs):
         raise ValueError(f"plot_code draws one sample; got {np.shape(row)[0]} rows.")
     code = np.asarray(estimator.transform(row))[0]
     if ax is None:
-        _, ax = _pyplot().subplots(figsize=(max(4, 0.4 * len(code) + 2), 3),
-                                   layout="constrained")
+        _, ax = _pyplot().subplots(figsize=(max(4, 0.4 * len(code) + 2), 3), layout="constrained")
     units = np.arange(1, len(code) + 1)
     ax.bar(units, code, **bar_kwargs)
     ax.axhline(0, color="k", linewidth=0.8)
@@ -377,9 +386,7 @@ def _grid_axes(estimator, X, n, span):
     return np.linspace(low[0], high[0], n), np.linspace(low[1], high[1], n)
 
 
-def plot_latent_grid(
-    estimator, image_shape, n=15, span=3.0, *, X=None, ax=None, cmap="gray_r"
-):
+def plot_latent_grid(estimator, image_shape, n=15, span=3.0, *, X=None, ax=None, cmap="gray_r"):
     """Images decoded from a regular grid of 2-D codes: the learned manifold.
 
     Each tile is ``estimator.inverse_transform`` of the code at its centre,
@@ -452,8 +459,7 @@ def plot_latent_grid(
     rgb = tiles.shape[-1] > 1
     # A blank pixel around each tile, so that digits drawn to the edge of
     # their image do not run into their neighbours (NaN shows as background).
-    tiles = np.pad(tiles, [(0, 0), (1, 1), (1, 1), (0, 0)],
-                   constant_values=1.0 if rgb else np.nan)
+    tiles = np.pad(tiles, [(0, 0), (1, 1), (1, 1), (0, 0)], constant_values=1.0 if rgb else np.nan)
     height, width = tiles.shape[1:3]
     mosaic = (
         tiles.reshape(n, n, height, width, -1)
@@ -518,8 +524,9 @@ def plot_explanation(explanation, *, ax=None, cmap="Reds"):
         ordered = explanation.sort_values("rank", ascending=False)
         labels = [
             f"{c} = {v:.3g} (expected {e:.3g})"
-            for c, v, e in zip(ordered["column"], ordered["value"], ordered["expected"],
-                               strict=True)
+            for c, v, e in zip(
+                ordered["column"], ordered["value"], ordered["expected"], strict=True
+            )
         ]
         ax.barh(labels, ordered["contribution"])
         ax.set_xlabel("contribution to the anomaly")

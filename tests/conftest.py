@@ -1,5 +1,7 @@
 """Shared fixtures: the one estimator factory, the data generators, the seed sweep.
 
+- ``ESTIMATORS``: every public estimator class (imported by the test modules
+  that run a test over all of them).
 - ``make_estimator(cls=AutoencoderTransformer, **params)``: an estimator with
   small, fast, seeded defaults (``FAST``); every test builds its estimators
   through it and says only what it needs to change.
@@ -17,9 +19,25 @@ import os
 # Quieter TensorFlow start-up in test logs; must be set before it is imported.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+from skae import (
+    AutoencoderOutlierDetector,
+    AutoencoderTransformer,
+    DenoisingAutoencoder,
+    VariationalAutoencoder,
+)
+
+# Every public estimator, in one place: the test modules that run a test
+# over all of them import this list (``from tests.conftest import ESTIMATORS``).
+ESTIMATORS = [
+    AutoencoderTransformer,
+    DenoisingAutoencoder,
+    AutoencoderOutlierDetector,
+    VariationalAutoencoder,
+]
 
 # Small and quick, yet enough to learn something on 400 digits. Seeded, so
 # that a test that does not care about randomness gets the same numbers on
@@ -50,8 +68,7 @@ def _global_random_seeds():
         return [int(value)]
     except ValueError:
         raise pytest.UsageError(
-            f"{_SEED_VARIABLE} must be an int, a range such as '0-4', or 'all'; "
-            f"got {value!r}."
+            f"{_SEED_VARIABLE} must be an int, a range such as '0-4', or 'all'; got {value!r}."
         ) from None
 
 
@@ -185,15 +202,13 @@ def make_keras_autoencoder():
     def make(n_features, seed, dropout=0.0, l1=0.0, metrics=None, learning_rate=1e-2):
         import keras
 
-        from skae._architectures import assemble, build_dense_autoencoder
+        from skae._nn import assemble, build_dense_autoencoder
 
         encoder, decoder = build_dense_autoencoder(
             n_features, 2, hidden_layer_sizes=(16,), dropout=dropout, l1=l1, seed=seed
         )
         model = assemble(encoder, decoder)
-        model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate), loss="mse", metrics=metrics
-        )
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse", metrics=metrics)
         return model
 
     return make

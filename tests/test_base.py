@@ -18,20 +18,12 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils import get_tags
 from tensorflow.python.framework import config as tf_config
 
-import skae._inference
+import skae._base
 from skae import (
     AutoencoderOutlierDetector,
     AutoencoderTransformer,
-    DenoisingAutoencoder,
-    VariationalAutoencoder,
 )
-
-ESTIMATORS = [
-    AutoencoderTransformer,
-    DenoisingAutoencoder,
-    AutoencoderOutlierDetector,
-    VariationalAutoencoder,
-]
+from tests.conftest import ESTIMATORS
 
 
 def _outputs(model, X):
@@ -82,6 +74,8 @@ STREAMS = {
     "numpy": (np.random.seed, np.random.random_sample, np.random.RandomState),
     "python": (random.seed, random.random, random.Random),
 }
+
+
 def _draws_while(action, stream, seed=11):
     """Draws from a global stream made by another thread while ``action`` runs.
 
@@ -202,7 +196,7 @@ def test_large_inputs_are_chunked_with_the_same_results(
     X, _ = digits
     model = make_estimator(estimator).fit(X)
     whole, reconstructed = _outputs(model, X), model.predict(X)
-    monkeypatch.setattr(skae._inference, "_INFERENCE_CHUNK", 64)
+    monkeypatch.setattr(skae._base, "_INFERENCE_CHUNK", 64)
     np.testing.assert_allclose(_outputs(model, X), whole, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(model.predict(X), reconstructed, rtol=1e-5, atol=1e-6)
 
@@ -414,14 +408,18 @@ def test_integer_weights_count_as_repeated_rows(make_estimator, float64_keras, s
     weights = rng.randint(1, 4, size=len(X)).astype(float)
     repeated = np.repeat(X, weights.astype(int), axis=0)
     params = dict(
-        init="random", scaling=scaling, batch_size=len(repeated), shuffle=False,
-        early_stopping=False, n_iter_no_change=None, epochs=5,
+        init="random",
+        scaling=scaling,
+        batch_size=len(repeated),
+        shuffle=False,
+        early_stopping=False,
+        n_iter_no_change=None,
+        epochs=5,
     )
     weighted = make_estimator(**params).fit(X, sample_weight=weights)
     reference = make_estimator(**params).fit(repeated)
     np.testing.assert_allclose(weighted.history_["loss"], reference.history_["loss"], rtol=1e-6)
-    np.testing.assert_allclose(weighted.transform(X), reference.transform(X), rtol=1e-5,
-                               atol=1e-6)
+    np.testing.assert_allclose(weighted.transform(X), reference.transform(X), rtol=1e-5, atol=1e-6)
 
 
 # ---------------------------------------------------------------------------
@@ -488,8 +486,9 @@ def test_encoder_and_decoder_are_the_trained_halves(make_estimator, digits):
     X, _ = digits
     ae = make_estimator().fit(X)
     codes = ae.transform(X[:20])
-    np.testing.assert_allclose(ae.inverse_transform(codes), ae.predict(X[:20]), rtol=1e-4,
-                               atol=1e-4)
+    np.testing.assert_allclose(
+        ae.inverse_transform(codes), ae.predict(X[:20]), rtol=1e-4, atol=1e-4
+    )
     assert ae.encoder_.output.shape[-1] == 2
     assert ae.decoder_.output.shape[-1] == X.shape[1]
 
@@ -506,7 +505,8 @@ def _joblib_round_trip(estimator):
 
 
 @pytest.mark.parametrize(
-    "round_trip", [lambda e: pickle.loads(pickle.dumps(e)), _joblib_round_trip],
+    "round_trip",
+    [lambda e: pickle.loads(pickle.dumps(e)), _joblib_round_trip],
     ids=["pickle", "joblib"],
 )
 @pytest.mark.parametrize("estimator", ESTIMATORS)

@@ -28,14 +28,46 @@ COLUMNS = [f"x{i}" for i in range(6)]
 # Small network and few epochs: these tests check plumbing, not model quality.
 TRAIN = ["--epochs", "3", "--hidden-layer-sizes", "16", "--random-state", "0"]
 OPTIONS = {
-    "score": ["--model", "--output", "--contamination", "--columns", "--chunksize",
-              "--epochs", "--latent-dim", "--hidden-layer-sizes", "--batch-size",
-              "--learning-rate", "--scaling", "--random-state", "--quiet", "--sep",
-              "--decimal"],
-    "fit": ["--output", "--kind", "--contamination", "--columns", "--chunksize",
-            "--epochs", "--latent-dim", "--random-state", "--quiet", "--sep", "--decimal"],
-    "compare": ["--latent-dims", "--test-size", "--columns", "--epochs",
-                "--random-state", "--quiet", "--sep", "--decimal"],
+    "score": [
+        "--model",
+        "--output",
+        "--contamination",
+        "--columns",
+        "--chunksize",
+        "--epochs",
+        "--latent-dim",
+        "--hidden-layer-sizes",
+        "--batch-size",
+        "--learning-rate",
+        "--scaling",
+        "--random-state",
+        "--quiet",
+        "--sep",
+        "--decimal",
+    ],
+    "fit": [
+        "--output",
+        "--kind",
+        "--contamination",
+        "--columns",
+        "--chunksize",
+        "--epochs",
+        "--latent-dim",
+        "--random-state",
+        "--quiet",
+        "--sep",
+        "--decimal",
+    ],
+    "compare": [
+        "--latent-dims",
+        "--test-size",
+        "--columns",
+        "--epochs",
+        "--random-state",
+        "--quiet",
+        "--sep",
+        "--decimal",
+    ],
 }
 # Subprocesses run as a user would: TensorFlow's log level left to skae.
 CLEAN_ENV = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
@@ -65,8 +97,12 @@ def files(tmp_path_factory):
     frame = sensor_frame()
     frame.to_csv(folder / "data.csv", index=False)
     frame.to_parquet(folder / "data.parquet")
-    return {"csv": folder / "data.csv", "parquet": folder / "data.parquet",
-            "X": frame[COLUMNS], "folder": folder}
+    return {
+        "csv": folder / "data.csv",
+        "parquet": folder / "data.parquet",
+        "X": frame[COLUMNS],
+        "folder": folder,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +126,7 @@ def read_scores(path):
 
 def no_training(monkeypatch):
     """Make making an estimator fail the test: checks must come before it."""
+
     def new_estimator(*args, **kwargs):
         raise AssertionError("an estimator was made before the checks")
 
@@ -103,8 +140,9 @@ def no_training(monkeypatch):
 @pytest.mark.parametrize("contamination", [0.05, 0.1])
 def test_score_writes_one_score_and_label_per_row(capsys, tmp_path, files, contamination):
     out = tmp_path / "scores.csv"
-    status, _, err = run(capsys, "score", files["csv"], "-o", out,
-                         "--contamination", contamination, *TRAIN)
+    status, _, err = run(
+        capsys, "score", files["csv"], "-o", out, "--contamination", contamination, *TRAIN
+    )
     assert status == 0, err
     scores = read_csv(out)
     assert list(scores.columns) == ["row", "score", "label"]
@@ -178,8 +216,9 @@ def test_semicolon_csv_with_decimal_commas_scores_with_sep_and_decimal(
 ):
     path = tmp_path / "semicolons.csv"
     read_csv(files["csv"]).to_csv(path, sep=";", decimal=",", index=False)
-    status, out, err = run(capsys, "score", path, "--model", model_path,
-                           "--sep", ";", "--decimal", ",")
+    status, out, err = run(
+        capsys, "score", path, "--model", model_path, "--sep", ";", "--decimal", ","
+    )
     assert status == 0, err
     _, expected, _ = run(capsys, "score", files["csv"], "--model", model_path)
     assert out == expected
@@ -191,8 +230,18 @@ def test_semicolon_csv_with_decimal_commas_scores_with_sep_and_decimal(
 
 def test_fit_saves_a_detector_that_load_reads(capsys, tmp_path, files):
     path = tmp_path / "model.skae"
-    status, _, err = run(capsys, "fit", files["parquet"], "-o", path, "--latent-dim", "2",
-                         "--contamination", "0.2", *TRAIN)
+    status, _, err = run(
+        capsys,
+        "fit",
+        files["parquet"],
+        "-o",
+        path,
+        "--latent-dim",
+        "2",
+        "--contamination",
+        "0.2",
+        *TRAIN,
+    )
     assert status == 0, err
     detector = skae.load(path)
     assert isinstance(detector, skae.AutoencoderOutlierDetector)
@@ -212,10 +261,12 @@ def test_contamination_auto_only_where_the_detector_takes_it(capsys, monkeypatch
     _models.check_contamination(argparse.Namespace(contamination="auto"))
     # A detector whose default were a float would not.
     signature = inspect.signature(skae.AutoencoderOutlierDetector)
-    fixed = signature.replace(parameters=[
-        parameter.replace(default=0.1) if name == "contamination" else parameter
-        for name, parameter in signature.parameters.items()
-    ])
+    fixed = signature.replace(
+        parameters=[
+            parameter.replace(default=0.1) if name == "contamination" else parameter
+            for name, parameter in signature.parameters.items()
+        ]
+    )
     monkeypatch.setattr(skae.AutoencoderOutlierDetector, "__signature__", fixed, raising=False)
     no_training(monkeypatch)
     status, _, err = run(capsys, "score", files["csv"], "--contamination", "auto")
@@ -224,8 +275,9 @@ def test_contamination_auto_only_where_the_detector_takes_it(capsys, monkeypatch
 
 def test_fit_streamed_transformer(capsys, tmp_path, files):
     path = tmp_path / "transformer.skae"
-    status, _, err = run(capsys, "fit", files["csv"], "-o", path, "--kind", "transformer",
-                         "--chunksize", 128, *TRAIN)
+    status, _, err = run(
+        capsys, "fit", files["csv"], "-o", path, "--kind", "transformer", "--chunksize", 128, *TRAIN
+    )
     assert status == 0, err
     transformer = skae.load(path)
     assert isinstance(transformer, skae.AutoencoderTransformer)
@@ -236,8 +288,9 @@ def test_fit_streamed_transformer(capsys, tmp_path, files):
 
 def test_score_refuses_a_transformer(capsys, tmp_path, files):
     path = tmp_path / "transformer.skae"
-    status, _, err = run(capsys, "fit", files["csv"], "-o", path, "--kind", "transformer",
-                         "--quiet", *TRAIN)
+    status, _, err = run(
+        capsys, "fit", files["csv"], "-o", path, "--kind", "transformer", "--quiet", *TRAIN
+    )
     assert status == 0, err
     status, out, err = run(capsys, "score", files["csv"], "--model", path)
     assert status == 1 and out == ""
@@ -250,8 +303,18 @@ def test_streamed_detector_threshold_describes_the_whole_file(capsys, tmp_path):
     # flag far fewer than `contamination` of the file.
     sensor_frame(outliers_last=True).to_csv(tmp_path / "sorted.csv", index=False)
     out = tmp_path / "scores.csv"
-    status, _, err = run(capsys, "score", tmp_path / "sorted.csv", "-o", out,
-                         "--chunksize", 100, "--contamination", "0.05", *TRAIN)
+    status, _, err = run(
+        capsys,
+        "score",
+        tmp_path / "sorted.csv",
+        "-o",
+        out,
+        "--chunksize",
+        100,
+        "--contamination",
+        "0.05",
+        *TRAIN,
+    )
     assert status == 0, err
     assert abs((read_csv(out)["label"] == -1).mean() - 0.05) <= 1 / N_ROWS
     assert "pass 3/3: 300 rows" in err
@@ -259,8 +322,19 @@ def test_streamed_detector_threshold_describes_the_whole_file(capsys, tmp_path):
 
 def test_fit_with_columns(capsys, tmp_path, files):
     path = tmp_path / "model.skae"
-    status, _, err = run(capsys, "fit", files["csv"], "-o", path, "--columns", "x0,x2",
-                         "--columns", "x4", "-q", *TRAIN)
+    status, _, err = run(
+        capsys,
+        "fit",
+        files["csv"],
+        "-o",
+        path,
+        "--columns",
+        "x0,x2",
+        "--columns",
+        "x4",
+        "-q",
+        *TRAIN,
+    )
     assert status == 0, err
     assert list(skae.load(path).feature_names_in_) == ["x0", "x2", "x4"]
     assert err == ""  # no note about ignored columns when they are chosen
@@ -271,8 +345,7 @@ def test_fit_with_columns(capsys, tmp_path, files):
 
 
 def test_compare_prints_a_row_per_latent_size_in_80_columns(capsys, files):
-    status, out, err = run(capsys, "compare", files["csv"], "--latent-dims", 2, 3, 6, "-q",
-                           *TRAIN)
+    status, out, err = run(capsys, "compare", files["csv"], "--latent-dims", 2, 3, 6, "-q", *TRAIN)
     assert status == 0, err
     assert max(map(len, out.splitlines())) <= 80
     heading, table = out.split("\n\n")
@@ -293,7 +366,8 @@ def test_compare_prints_a_row_per_latent_size_in_80_columns(capsys, files):
 
 def subcommand_parsers():
     subparsers = next(
-        action for action in _parser.build_parser()._actions
+        action
+        for action in _parser.build_parser()._actions
         if isinstance(action, argparse._SubParsersAction)
     )
     return subparsers.choices
@@ -330,8 +404,9 @@ def test_help_imports_neither_tensorflow_nor_scikit_learn():
         "heavy = ('tensorflow', 'keras', 'sklearn', 'scipy', 'pyarrow')\n"
         "print(sorted({m.split('.')[0] for m in set(sys.modules) - before} & set(heavy)))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=60, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
     assert result.stdout.splitlines()[-1] == "[]"
 
 
@@ -382,83 +457,168 @@ def text_cell_csv(folder):
 SEP_HINT = "give its separator with --sep"
 ERRORS = {
     "missing file": (lambda d: ["score", d / "missing.csv"], 2, "No such file: "),
-    "unknown type": (lambda d: ["score", write_text(d / "a.txt", "a\n1\n")], 2,
-                     "unknown file type"),
+    "unknown type": (
+        lambda d: ["score", write_text(d / "a.txt", "a\n1\n")],
+        2,
+        "unknown file type",
+    ),
     "no numeric column": (
-        lambda d: ["score", write_text(d / "t.csv", "a,b\nx,y\nz,w\n")], 2,
-        "has no numeric column (columns: a, b)"),
-    "missing column": (lambda d: ["score", nan_csv(d), "--columns", "x0,zz"], 2,
-                       "has no column 'zz'"),
+        lambda d: ["score", write_text(d / "t.csv", "a,b\nx,y\nz,w\n")],
+        2,
+        "has no numeric column (columns: a, b)",
+    ),
+    "missing column": (
+        lambda d: ["score", nan_csv(d), "--columns", "x0,zz"],
+        2,
+        "has no column 'zz'",
+    ),
     "infinity": (lambda d: ["score", inf_csv(d)], 1, "value inf in column 'x2' at row 150"),
-    "infinity in a later chunk": (lambda d: ["score", inf_csv(d), "--chunksize", 100, *TRAIN],
-                                  1, "value inf in column 'x2' at row 150"),
+    "infinity in a later chunk": (
+        lambda d: ["score", inf_csv(d), "--chunksize", 100, *TRAIN],
+        1,
+        "value inf in column 'x2' at row 150",
+    ),
     "text cells in a numeric column": (
-        lambda d: ["score", text_cell_csv(d)], 1,
-        "column 'x3' holds numbers but also text in row 7: 'abc', row 40: '?'"),
-    "text column chosen": (lambda d: ["score", nan_csv(d), "--columns", "name"], 1,
-                           "non-numeric value 'sensor0' in column 'name' at row 0"),
+        lambda d: ["score", text_cell_csv(d)],
+        1,
+        "column 'x3' holds numbers but also text in row 7: 'abc', row 40: '?'",
+    ),
+    "text column chosen": (
+        lambda d: ["score", nan_csv(d), "--columns", "name"],
+        1,
+        "non-numeric value 'sensor0' in column 'name' at row 0",
+    ),
     "empty file": (lambda d: ["score", write_text(d / "e.csv", "a,b\n")], 1, "no data rows"),
-    "corrupt parquet": (lambda d: ["score", write_text(d / "c.parquet", "not parquet")], 1,
-                        "cannot read as parquet"),
+    "corrupt parquet": (
+        lambda d: ["score", write_text(d / "c.parquet", "not parquet")],
+        1,
+        "cannot read as parquet",
+    ),
     "semicolons and decimal commas": (
-        lambda d: ["score", write_text(d / "s.csv", "a;b;c\n1,5;2,25;3\n4,5;5,75;6\n")], 1,
-        "the header holds ';' (in 'a;b;c'): give --sep ';' if it separates the fields"),
-    "semicolons": (lambda d: ["score", write_text(d / "s.csv", "a;b\n1;2\n3;4\n")], 1,
-                   "give --sep ';'"),
-    "tabs": (lambda d: ["score", write_text(d / "t.csv", "a\tb\n1\t2\n3\t4\n")], 1,
-             "the header holds '\\t'"),
+        lambda d: ["score", write_text(d / "s.csv", "a;b;c\n1,5;2,25;3\n4,5;5,75;6\n")],
+        1,
+        "the header holds ';' (in 'a;b;c'): give --sep ';' if it separates the fields",
+    ),
+    "semicolons": (
+        lambda d: ["score", write_text(d / "s.csv", "a;b\n1;2\n3;4\n")],
+        1,
+        "give --sep ';'",
+    ),
+    "tabs": (
+        lambda d: ["score", write_text(d / "t.csv", "a\tb\n1\t2\n3\t4\n")],
+        1,
+        "the header holds '\\t'",
+    ),
     "more fields than the header": (
-        lambda d: ["score", write_text(d / "m.csv", "a,b\n1,2,3\n4,5,6\n")], 1,
-        "rows have more fields than the header; if the file is not comma-separated, "
-        + SEP_HINT),
+        lambda d: ["score", write_text(d / "m.csv", "a,b\n1,2,3\n4,5,6\n")],
+        1,
+        "rows have more fields than the header; if the file is not comma-separated, " + SEP_HINT,
+    ),
     "a later row with more fields": (
-        lambda d: ["score", write_text(d / "m.csv", "a,b\n1,2\n3,4\n5,6,7\n")], 1,
-        "Expected 2 fields in line 4, saw 3; if the file is not comma-separated, " + SEP_HINT),
+        lambda d: ["score", write_text(d / "m.csv", "a,b\n1,2\n3,4\n5,6,7\n")],
+        1,
+        "Expected 2 fields in line 4, saw 3; if the file is not comma-separated, " + SEP_HINT,
+    ),
     "quoted decimal commas": (
-        lambda d: ["score", write_text(d / "q.csv", 'a,b\n"1,5","2,5"\n"3,5","4,5"\n')], 1,
-        "column 'a' holds numbers with decimal commas (e.g. '1,5'); give --decimal ','"),
+        lambda d: ["score", write_text(d / "q.csv", 'a,b\n"1,5","2,5"\n"3,5","4,5"\n')],
+        1,
+        "column 'a' holds numbers with decimal commas (e.g. '1,5'); give --decimal ','",
+    ),
     "truncated gzip": (
-        lambda d: ["score", truncated_gzip(d / "t.csv.gz")], 1,
-        "t.csv.gz: cannot read as csv: Compressed file ended before the end-of-stream"),
-    "not gzip": (lambda d: ["score", write_text(d / "n.csv.gz", "a,b\n1,2\n")], 1,
-                 "n.csv.gz: cannot read as csv: Not a gzipped file"),
-    "foreign model": (lambda d: ["score", nan_csv(d), "--model",
-                                 write_text(d / "m.skae", "not a model")], 1,
-                      "not a skae model file"),
+        lambda d: ["score", truncated_gzip(d / "t.csv.gz")],
+        1,
+        "t.csv.gz: cannot read as csv: Compressed file ended before the end-of-stream",
+    ),
+    "not gzip": (
+        lambda d: ["score", write_text(d / "n.csv.gz", "a,b\n1,2\n")],
+        1,
+        "n.csv.gz: cannot read as csv: Not a gzipped file",
+    ),
+    "foreign model": (
+        lambda d: ["score", nan_csv(d), "--model", write_text(d / "m.skae", "not a model")],
+        1,
+        "not a skae model file",
+    ),
     "random bytes as model": (
-        lambda d: ["score", nan_csv(d), "--model", random_bytes(d / "r.skae")], 1,
-        "not a skae model file"),
+        lambda d: ["score", nan_csv(d), "--model", random_bytes(d / "r.skae")],
+        1,
+        "not a skae model file",
+    ),
     "zip without the model's members": (
-        lambda d: ["score", nan_csv(d), "--model", foreign_zip(d / "z.skae")], 1,
-        "not a skae model file"),
-    "missing model": (lambda d: ["score", nan_csv(d), "--model", d / "none.skae"], 2,
-                      "No such model file"),
+        lambda d: ["score", nan_csv(d), "--model", foreign_zip(d / "z.skae")],
+        1,
+        "not a skae model file",
+    ),
+    "missing model": (
+        lambda d: ["score", nan_csv(d), "--model", d / "none.skae"],
+        2,
+        "No such model file",
+    ),
     "training option with --model": (
-        lambda d: ["score", nan_csv(d), "--model", d / "m.skae", "--epochs", 2], 2,
-        "--epochs: training options cannot be used with --model"),
+        lambda d: ["score", nan_csv(d), "--model", d / "m.skae", "--epochs", 2],
+        2,
+        "--epochs: training options cannot be used with --model",
+    ),
     "contamination for a transformer": (
-        lambda d: ["fit", nan_csv(d), "-o", d / "m.skae", "--kind", "transformer",
-                   "--contamination", 0.1], 2, "only for --kind detector"),
-    "unknown output type": (lambda d: ["score", nan_csv(d), "-o", d / "out.xlsx"], 2,
-                            "unknown file type"),
-    "missing output folder": (lambda d: ["score", nan_csv(d), "-o", d / "no" / "s.csv"], 2,
-                              "No such folder for the output"),
+        lambda d: [
+            "fit",
+            nan_csv(d),
+            "-o",
+            d / "m.skae",
+            "--kind",
+            "transformer",
+            "--contamination",
+            0.1,
+        ],
+        2,
+        "only for --kind detector",
+    ),
+    "unknown output type": (
+        lambda d: ["score", nan_csv(d), "-o", d / "out.xlsx"],
+        2,
+        "unknown file type",
+    ),
+    "missing output folder": (
+        lambda d: ["score", nan_csv(d), "-o", d / "no" / "s.csv"],
+        2,
+        "No such folder for the output",
+    ),
     "output folder is a file": (
-        lambda d: ["fit", nan_csv(d), "-o", write_text(d / "f", "") / "m.skae"], 2,
-        "No such folder for the output"),
+        lambda d: ["fit", nan_csv(d), "-o", write_text(d / "f", "") / "m.skae"],
+        2,
+        "No such folder for the output",
+    ),
     "output is a folder": (lambda d: ["score", nan_csv(d), "-o", d], 2, "is a folder"),
-    "sep for parquet": (lambda d: ["score", write_text(d / "p.parquet", ""), "--sep", ";"], 2,
-                        "--sep and --decimal are for CSV files"),
-    "bad option value": (lambda d: ["score", nan_csv(d), "--contamination", 0.9], 2,
-                         "invalid contamination value: '0.9' (give a fraction in (0, 0.5]"),
-    "bad integer": (lambda d: ["score", nan_csv(d), "--epochs", "x"], 2,
-                    "argument --epochs: invalid positive integer value: 'x'"),
-    "bad seed": (lambda d: ["score", nan_csv(d), "--random-state", "1.5"], 2,
-                 "argument --random-state: invalid integer value: '1.5'"),
-    "bad fraction": (lambda d: ["compare", nan_csv(d), "--test-size", "1"], 2,
-                     "invalid fraction value: '1'"),
-    "bad separator": (lambda d: ["score", nan_csv(d), "--sep", ";;"], 2,
-                      "invalid character value: ';;'"),
+    "sep for parquet": (
+        lambda d: ["score", write_text(d / "p.parquet", ""), "--sep", ";"],
+        2,
+        "--sep and --decimal are for CSV files",
+    ),
+    "bad option value": (
+        lambda d: ["score", nan_csv(d), "--contamination", 0.9],
+        2,
+        "invalid contamination value: '0.9' (give a fraction in (0, 0.5]",
+    ),
+    "bad integer": (
+        lambda d: ["score", nan_csv(d), "--epochs", "x"],
+        2,
+        "argument --epochs: invalid positive integer value: 'x'",
+    ),
+    "bad seed": (
+        lambda d: ["score", nan_csv(d), "--random-state", "1.5"],
+        2,
+        "argument --random-state: invalid integer value: '1.5'",
+    ),
+    "bad fraction": (
+        lambda d: ["compare", nan_csv(d), "--test-size", "1"],
+        2,
+        "invalid fraction value: '1'",
+    ),
+    "bad separator": (
+        lambda d: ["score", nan_csv(d), "--sep", ";;"],
+        2,
+        "invalid character value: ';;'",
+    ),
 }
 
 
@@ -499,11 +659,19 @@ def test_text_columns_are_still_ignored_with_a_note(capsys, tmp_path, model_path
     frame = sensor_frame()
     frame["site"] = ["a1", "b2", "12"] * (N_ROWS // 3)  # text, with one number-like cell
     frame.to_csv(tmp_path / "sites.csv", index=False)
-    status, out, err = run(capsys, "score", tmp_path / "sites.csv", "--model", model_path,
-                           "--columns", ",".join(COLUMNS))
+    status, out, err = run(
+        capsys,
+        "score",
+        tmp_path / "sites.csv",
+        "--model",
+        model_path,
+        "--columns",
+        ",".join(COLUMNS),
+    )
     assert status == 0 and len(read_csv(pd.io.common.StringIO(out))) == N_ROWS
-    status, _, err = run(capsys, "fit", tmp_path / "sites.csv", "-o", tmp_path / "m.skae",
-                         "--epochs", 1, "-q")
+    status, _, err = run(
+        capsys, "fit", tmp_path / "sites.csv", "-o", tmp_path / "m.skae", "--epochs", 1, "-q"
+    )
     assert status == 0, err
     assert "ignoring text columns: name, site" in err
 
@@ -511,8 +679,9 @@ def test_text_columns_are_still_ignored_with_a_note(capsys, tmp_path, model_path
 @pytest.mark.parametrize("kind", ["variational", "unfitted"])
 def test_score_refuses_a_model_that_is_no_fitted_detector(capsys, tmp_path, files, kind):
     if kind == "variational":
-        model = skae.VariationalAutoencoder(latent_dim=2, hidden_layer_sizes=(8,), epochs=2,
-                                            random_state=0).fit(files["X"])
+        model = skae.VariationalAutoencoder(
+            latent_dim=2, hidden_layer_sizes=(8,), epochs=2, random_state=0
+        ).fit(files["X"])
         expected = "holds a VariationalAutoencoder, not an outlier detector"
     else:
         model = skae.AutoencoderOutlierDetector()
@@ -523,9 +692,7 @@ def test_score_refuses_a_model_that_is_no_fitted_detector(capsys, tmp_path, file
     assert "Traceback" not in err and len(err.splitlines()) == 1
 
 
-def test_parquet_output_without_pyarrow_fails_before_training(
-    capsys, monkeypatch, tmp_path, files
-):
+def test_parquet_output_without_pyarrow_fails_before_training(capsys, monkeypatch, tmp_path, files):
     no_training(monkeypatch)
     monkeypatch.setitem(sys.modules, "pyarrow", None)  # import fails
     status, _, err = run(capsys, "score", files["csv"], "-o", tmp_path / "scores.parquet")
@@ -556,16 +723,24 @@ def test_parquet_input_without_pyarrow_says_how_to_install_it(capsys, monkeypatc
 def test_failed_scoring_leaves_no_output_file(capsys, tmp_path, model_path):
     out = tmp_path / "scores.csv"
     # The first chunk is scored and written before the infinity at row 150 is read.
-    status, _, err = run(capsys, "score", inf_csv(tmp_path), "--model", model_path,
-                         "--chunksize", 100, "-o", out)
+    status, _, err = run(
+        capsys, "score", inf_csv(tmp_path), "--model", model_path, "--chunksize", 100, "-o", out
+    )
     assert status == 1 and "row 150" in err
     assert os.listdir(tmp_path) == ["inf.csv"]
 
 
 def test_failed_scoring_writes_nothing_on_stdout(capsys, tmp_path, model_path):
     # The first chunks are scored before the truncated end of the file is met.
-    status, out, err = run(capsys, "score", truncated_gzip(tmp_path / "t.csv.gz"),
-                           "--model", model_path, "--chunksize", 50)
+    status, out, err = run(
+        capsys,
+        "score",
+        truncated_gzip(tmp_path / "t.csv.gz"),
+        "--model",
+        model_path,
+        "--chunksize",
+        50,
+    )
     assert status == 1 and "Compressed file ended" in err
     assert out == ""
 
@@ -575,8 +750,11 @@ def test_an_unexpected_exception_is_an_internal_error(capsys, monkeypatch, files
     def broken(args):
         raise exception
 
-    monkeypatch.setattr(_main, "build_parser", lambda: argparse.Namespace(
-        parse_args=lambda argv: argparse.Namespace(command=broken)))
+    monkeypatch.setattr(
+        _main,
+        "build_parser",
+        lambda: argparse.Namespace(parse_args=lambda argv: argparse.Namespace(command=broken)),
+    )
     status, _, err = run(capsys, "score", files["csv"])
     assert status == 1 and "Traceback" not in err
     assert err.startswith(f"skae: error: internal error, {type(exception).__name__}: ")
@@ -665,8 +843,12 @@ def test_tensorflow_start_up_lines_are_filtered(capfd, monkeypatch):
 
 def test_python_m_skae_exits_with_mains_status(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "skae", "score", "missing.csv"], check=False,
-        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+        [sys.executable, "-m", "skae", "score", "missing.csv"],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
     )
     assert result.returncode == 2
     assert result.stderr == "skae: error: No such file: missing.csv\n"
@@ -678,7 +860,10 @@ def test_head_closing_the_pipe_exits_zero_quietly(tmp_path, model_path):
     sensor_frame(n_rows=6000).to_csv(tmp_path / "big.csv", index=False)
     process = subprocess.Popen(
         [sys.executable, "-m", "skae", "score", "big.csv", "--model", str(model_path)],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=CLEAN_ENV,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=CLEAN_ENV,
     )
     assert process.stdout.readline() == b"row,score,label\n"
     process.stdout.close()
@@ -691,9 +876,23 @@ def test_sigterm_removes_partial_output_and_exits_143(tmp_path, files):
     out = tmp_path / "out"
     out.mkdir()
     process = subprocess.Popen(
-        [sys.executable, "-m", "skae", "score", str(files["csv"]), "-o", "out/scores.csv",
-         "--epochs", "100000", "--hidden-layer-sizes", "8"],
-        cwd=tmp_path, stderr=subprocess.PIPE, text=True, env=CLEAN_ENV,
+        [
+            sys.executable,
+            "-m",
+            "skae",
+            "score",
+            str(files["csv"]),
+            "-o",
+            "out/scores.csv",
+            "--epochs",
+            "100000",
+            "--hidden-layer-sizes",
+            "8",
+        ],
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=CLEAN_ENV,
     )
     for line in process.stderr:  # training has started: a temporary output exists
         if line.startswith("Epoch 2/"):
@@ -707,8 +906,9 @@ def test_sigterm_removes_partial_output_and_exits_143(tmp_path, files):
 
 def test_calibrated_detector_adds_a_p_value_column(capsys, tmp_path, files):
     out = tmp_path / "scores.csv"
-    status, _, err = run(capsys, "score", files["csv"], "-o", out, "--calibration-fraction",
-                         0.25, *TRAIN)
+    status, _, err = run(
+        capsys, "score", files["csv"], "-o", out, "--calibration-fraction", 0.25, *TRAIN
+    )
     assert status == 0, err
     scores = read_csv(out)
     assert list(scores.columns) == ["row", "score", "label", "p_value"]
@@ -724,8 +924,7 @@ def test_explain_names_the_columns_of_flagged_rows(capsys, tmp_path, files):
     model = tmp_path / "detector.skae"
     assert run(capsys, "fit", files["csv"], "-o", model, *TRAIN)[0] == 0
     out = tmp_path / "why.csv"
-    status, _, err = run(capsys, "explain", files["csv"], "--model", model, "--top-k", 2,
-                         "-o", out)
+    status, _, err = run(capsys, "explain", files["csv"], "--model", model, "--top-k", 2, "-o", out)
     assert status == 0, err
     why = read_csv(out)
     assert list(why.columns) == ["row", "rank", "column", "contribution", "value", "expected"]

@@ -9,32 +9,21 @@ import pytest
 from sklearn.utils.estimator_checks import estimator_checks_generator
 
 from skae import (
-    AutoencoderOutlierDetector,
     AutoencoderTransformer,
     DenoisingAutoencoder,
     VariationalAutoencoder,
 )
+from tests.conftest import ESTIMATORS as ALL_ESTIMATORS
 
 # Small, fast, seeded instances: the checks fit hundreds of times, and each
 # fit builds and traces a new network (conftest's FAST, smaller still).
 CHECKED = dict(latent_dim=2, hidden_layer_sizes=(4,), epochs=2, batch_size=32, random_state=0)
-ESTIMATORS = [
-    AutoencoderTransformer(**CHECKED),
-    DenoisingAutoencoder(**CHECKED),
-    AutoencoderOutlierDetector(**CHECKED),
-    VariationalAutoencoder(**CHECKED),
-]
+ESTIMATORS = [cls(**CHECKED) for cls in ALL_ESTIMATORS]
 ALL = tuple(type(estimator) for estimator in ESTIMATORS)
 RECONSTRUCTING = (AutoencoderTransformer, DenoisingAutoencoder, VariationalAutoencoder)
 
 # Limits of the design, not bugs: (check, estimator classes) -> why.
 LIMITS = {
-    ("check_estimator_tags_renamed", ALL): (
-        "scikeras' BaseWrapper, which every skae estimator must subclass, still "
-        "defines the pre-1.6 `_more_tags`. skae's tags come from __sklearn_tags__ "
-        "(see test_base.py::test_tags_come_from_mixins_left_of_scikeras); patching "
-        "scikeras' class would change it for every other user in the process."
-    ),
     ("check_sample_weight_equivalence_on_dense_data", ALL[1:]): (
         "A weight equals a repeated row only for full-batch training "
         "(test_base.py::test_integer_weights_count_as_repeated_rows); these train "
@@ -50,9 +39,7 @@ LIMITS = {
         "returns one value per row, but predict reconstructs rows, as "
         "inverse_transform(transform(X)) does (shape (n_samples, n_features))."
     ),
-    ("check_estimator_sparse_matrix", RECONSTRUCTING): (
-        "As check_estimator_sparse_array."
-    ),
+    ("check_estimator_sparse_matrix", RECONSTRUCTING): ("As check_estimator_sparse_array."),
     ("check_do_not_raise_errors_in_init_or_set_params", ALL): (
         "skae raises TypeError at construction for a keyword that is neither a "
         "parameter nor routed (model__, optimizer__, ...), as Python does for any "
@@ -85,7 +72,8 @@ def _cases():
             suffix = f"({', '.join(f'{k}={v}' for k, v in keywords.items())})" if keywords else ""
             reason = _expected_failure(estimator, check)
             yield pytest.param(
-                estimator, check,
+                estimator,
+                check,
                 id=f"{type(estimator).__name__}-{_check_name(check)}{suffix}",
                 marks=[pytest.mark.xfail(reason=reason, strict=True)] if reason else [],
             )

@@ -59,9 +59,7 @@ def client():
 
 def grid_search(make_estimator):
     """An autoencoder alone, scored by its own ``score`` (minus the reconstruction MSE)."""
-    search = GridSearchCV(
-        make_estimator(**SEARCHED), {"latent_dim": [2, 8]}, cv=CV, refit=False
-    )
+    search = GridSearchCV(make_estimator(**SEARCHED), {"latent_dim": [2, 8]}, cv=CV, refit=False)
     return search, False
 
 
@@ -140,9 +138,9 @@ def test_incremental_is_partial_fit_over_the_blocks(make_estimator, digits, in_p
     X, _ = digits
     chunk = 200
     dask_X = da.from_array(X, chunks=(chunk, -1))
-    incremental = dask_ml_wrappers.Incremental(
-        make_estimator(**QUICK), shuffle_blocks=False
-    ).fit(dask_X)
+    incremental = dask_ml_wrappers.Incremental(make_estimator(**QUICK), shuffle_blocks=False).fit(
+        dask_X
+    )
 
     by_blocks = make_estimator(**QUICK)
     for block in dask_X.blocks:
@@ -175,8 +173,13 @@ def test_chunked_training_is_about_as_good_as_an_in_memory_fit(
     X_train = X_train[:1396]  # two chunks of 698 rows
     n_passes = 4
     params = dict(
-        QUICK, latent_dim=8, hidden_layer_sizes=(32,), epochs=n_passes,
-        early_stopping=False, n_iter_no_change=None, random_state=global_random_seed,
+        QUICK,
+        latent_dim=8,
+        hidden_layer_sizes=(32,),
+        epochs=n_passes,
+        early_stopping=False,
+        n_iter_no_change=None,
+        random_state=global_random_seed,
     )
     dask_X = da.from_array(X_train, chunks=(698, -1))
     incremental = dask_ml_wrappers.Incremental(
@@ -201,8 +204,12 @@ def test_outlier_detector_streamed_by_chunks_finds_the_outliers(
     X_test, y_test = make_off_curve(global_random_seed + 100, 490, 10, noise=0.02)
     n_passes = 3
     params = dict(
-        QUICK, hidden_layer_sizes=(32, 16), latent_dim=1, epochs=n_passes,
-        contamination=0.02, random_state=global_random_seed,
+        QUICK,
+        hidden_layer_sizes=(32, 16),
+        latent_dim=1,
+        epochs=n_passes,
+        contamination=0.02,
+        random_state=global_random_seed,
     )
     dask_X = da.from_array(X_train, chunks=(750, -1))
     streamed = make_estimator(AutoencoderOutlierDetector, **params)

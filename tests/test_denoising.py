@@ -66,8 +66,14 @@ def test_a_warm_started_fit_on_pairs_adds_no_noise(make_estimator, digit_images)
     # is on, on the given noisy rows as they are if it is off.
     X, noisy = (rows[:300] for rows in digit_images)
     dae = make_estimator(
-        DenoisingAutoencoder, noise_level=30.0, warm_start=True, epochs=1,
-        batch_size=len(X), shuffle=False, n_iter_no_change=None, lr_schedule=None,
+        DenoisingAutoencoder,
+        noise_level=30.0,
+        warm_start=True,
+        epochs=1,
+        batch_size=len(X),
+        shuffle=False,
+        n_iter_no_change=None,
+        lr_schedule=None,
         scaling=None,
     )
     dae.fit(X)  # a fresh fit on X corrupts it
@@ -84,9 +90,7 @@ def test_partial_fit_on_pairs_adds_no_noise(make_estimator, digit_images):
     # network), X alone, pairs again. Each full-batch epoch logs the loss of
     # the network as it was before the step.
     X, noisy = (rows[:300] for rows in digit_images)
-    params = dict(
-        noise_level=30.0, batch_size=len(X), shuffle=False, scaling=None, random_state=0
-    )
+    params = dict(noise_level=30.0, batch_size=len(X), shuffle=False, scaling=None, random_state=0)
     untrained = make_estimator(DenoisingAutoencoder, **params).initialize(noisy)
     dae = make_estimator(DenoisingAutoencoder, **params)
     dae.partial_fit(noisy, X_clean=X)

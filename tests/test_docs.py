@@ -14,9 +14,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip(
-    "sphinx", reason="building the docs needs sphinx: pip install -e '.[docs]'"
-)
+pytest.importorskip("sphinx", reason="building the docs needs sphinx: pip install -e '.[docs]'")
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,11 +52,22 @@ def build(tmp_path_factory):
     shutil.copytree(ROOT / "examples", tmp / "examples")
     out = tmp / "html"
     command = [
-        sys.executable, "-m", "sphinx", "-b", "html", "-q",
-        "-D", "plot_gallery=0", str(tmp / "docs"), str(out),
+        sys.executable,
+        "-m",
+        "sphinx",
+        "-b",
+        "html",
+        "-q",
+        "-D",
+        "plot_gallery=0",
+        str(tmp / "docs"),
+        str(out),
     ]
     result = subprocess.run(
-        command, capture_output=True, text=True, timeout=600,
+        command,
+        capture_output=True,
+        text=True,
+        timeout=600,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
     )
     lines = [line for line in result.stderr.splitlines() if not _TF_LOG.search(line)]

@@ -37,8 +37,9 @@ def test_set_output_decides_for_every_input(container, kind):
 
 def test_per_feature_errors_and_corruption_follow_the_same_rule():
     detector = AutoencoderOutlierDetector(epochs=2, n_members=2, random_state=0).fit(FRAME)
-    assert isinstance(detector.reconstruction_error(pl.DataFrame(FRAME), per_feature=True),
-                      pl.DataFrame)
+    assert isinstance(
+        detector.reconstruction_error(pl.DataFrame(FRAME), per_feature=True), pl.DataFrame
+    )
     assert isinstance(detector.reconstruction_error(X, per_feature=True), np.ndarray)
     denoiser = DenoisingAutoencoder(noise_level=0.1).set_output(transform="polars")
     assert isinstance(denoiser.corrupt(X), pl.DataFrame)  # before fit, too

@@ -84,15 +84,14 @@ def test_reconstructions_draws_originals_over_reconstructions(ae4, digits, n_ima
 
 def test_reconstructions_with_noisy_input_shows_denoised_row(make_estimator, digits):
     X = digits[0] / 16
-    dae = make_estimator(
-        DenoisingAutoencoder, latent_dim=4, noise_level=0.3, clip=(0, 1)
-    ).fit(X)
+    dae = make_estimator(DenoisingAutoencoder, latent_dim=4, noise_level=0.3, clip=(0, 1)).fit(X)
     noisy = dae.corrupt(X[:4], random_state=0)
     fig = plot_reconstructions(dae, X, IMAGE_SHAPE, n_images=4, X_noisy=noisy)
     assert len(fig.axes) == 12
     assert [fig.axes[i].get_ylabel() for i in (0, 4, 8)] == ["original", "noisy", "denoised"]
-    np.testing.assert_allclose(fig.axes[8].images[0].get_array(),
-                               dae.predict(noisy)[0].reshape(IMAGE_SHAPE))
+    np.testing.assert_allclose(
+        fig.axes[8].images[0].get_array(), dae.predict(noisy)[0].reshape(IMAGE_SHAPE)
+    )
 
 
 def test_reconstructions_draw_into_a_given_subfigure(ae4, digits):
@@ -112,8 +111,10 @@ def test_reconstructions_of_pca_go_through_inverse_transform(digits):
     X = digits[0]
     pca = PCA(2).fit(X)
     fig = plot_reconstructions(pca, X, IMAGE_SHAPE, n_images=2)
-    np.testing.assert_allclose(fig.axes[2].images[0].get_array(),
-                               pca.inverse_transform(pca.transform(X[:1]))[0].reshape(8, 8))
+    np.testing.assert_allclose(
+        fig.axes[2].images[0].get_array(),
+        pca.inverse_transform(pca.transform(X[:1]))[0].reshape(8, 8),
+    )
 
 
 def test_reconstructions_refuse_an_estimator_that_cannot_reconstruct(digits):
@@ -209,7 +210,8 @@ def test_history_draws_loss_and_val_loss(ae4):
     ax = plot_history(ae4)
     assert ax.get_xlabel() == "epoch"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
-        "training loss", "validation loss"
+        "training loss",
+        "validation loss",
     ]
     for line, key in zip(ax.get_lines(), ["loss", "val_loss"], strict=True):
         np.testing.assert_array_equal(line.get_xdata(), np.arange(1, ae4.n_iter_ + 1))

@@ -78,7 +78,7 @@ class _Session:
         previous = os.getcwd()
         os.chdir(self.folder)
         try:
-            exec(compile(code, name, "exec"), self.namespace)  # noqa: S102 (the docs' own code)
+            exec(compile(code, name, "exec"), self.namespace)
         finally:
             os.chdir(previous)
 

@@ -8,19 +8,11 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from skae import (
     AutoencoderOutlierDetector,
-    AutoencoderTransformer,
-    DenoisingAutoencoder,
-    VariationalAutoencoder,
     _scaling,
 )
+from tests.conftest import ESTIMATORS
 
 SCALINGS = [*sorted(_scaling.SCALERS), None]
-ESTIMATORS = [
-    AutoencoderTransformer,
-    DenoisingAutoencoder,
-    AutoencoderOutlierDetector,
-    VariationalAutoencoder,
-]
 
 
 @pytest.fixture
@@ -42,8 +34,12 @@ def test_affine_map_is_the_fitted_scalers_transform(columns, scaling):
     factor, offset = _scaling.affine_map(scaler, X.shape[1])
     assert factor.dtype == offset.dtype == np.float64
     for rows in (X, X_new):
-        np.testing.assert_allclose(rows * factor + offset, scaler.transform(rows), rtol=1e-12,
-                                   atol=1e-12 * np.abs(scaler.transform(rows)).max())
+        np.testing.assert_allclose(
+            rows * factor + offset,
+            scaler.transform(rows),
+            rtol=1e-12,
+            atol=1e-12 * np.abs(scaler.transform(rows)).max(),
+        )
         scaled = _scaling.scale(rows, (factor, offset), dtype="float64")
         # Round trip exact to rounding, relative to each column's magnitude.
         back = _scaling.unscale(scaled, (factor, offset))

@@ -48,9 +48,7 @@ def test_reconstruction_error_and_score_agree(make_estimator, digits):
     np.testing.assert_allclose(cells, (X - ae.predict(X)) ** 2, rtol=1e-5, atol=1e-8)
     assert ae.score(X) == pytest.approx(-rows.mean())
     weights = np.arange(len(X), dtype=float)
-    assert ae.score(X, sample_weight=weights) == pytest.approx(
-        -np.average(rows, weights=weights)
-    )
+    assert ae.score(X, sample_weight=weights) == pytest.approx(-np.average(rows, weights=weights))
 
 
 def test_missing_cells_are_left_out_of_the_errors(make_estimator, digits):
@@ -64,9 +62,12 @@ def test_missing_cells_are_left_out_of_the_errors(make_estimator, digits):
     assert np.isfinite(ae.transform(holes)).all()
 
 
-def test_reconstruction_r2_is_the_variance_kept(make_estimator, digits):
-    X, _ = digits
-    ae = make_estimator().fit(X)
+@pytest.mark.parametrize("scaling", ["minmax", "standard"])
+def test_reconstruction_r2_is_the_variance_kept(make_estimator, tabular, scaling):
+    # Columns on wildly different scales: the R^2 is in the input's units,
+    # so each column's share must be weighed by its scale (not all equal).
+    X = tabular
+    ae = make_estimator(scaling=scaling).fit(X)
     expected = 1 - np.sum((X - ae.predict(X)) ** 2) / np.sum((X - X.mean(0)) ** 2)
     assert ae.reconstruction_r2_ == pytest.approx(expected, rel=1e-5)
 
@@ -134,7 +135,10 @@ def test_nonlinear_manifold_beats_pca(global_random_seed, make_curve):
     pca = PCA(n_components=1).fit(X_train)
     pca_error = np.mean((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2)
     ae = AutoencoderTransformer(
-        latent_dim=1, hidden_layer_sizes=(32, 16), epochs=100, batch_size=32,
+        latent_dim=1,
+        hidden_layer_sizes=(32, 16),
+        epochs=100,
+        batch_size=32,
         random_state=global_random_seed,
     ).fit(X_train)
     assert ae.pca_fallback_ is False
@@ -149,9 +153,17 @@ def test_the_image_recipe_beats_pca_on_held_out_digits(digit_images, global_rand
     order = np.random.RandomState(global_random_seed).permutation(len(X))
     X_train, X_test = X[order[:1400]], X[order[1400:]]
     ae = AutoencoderTransformer(
-        latent_dim=8, scaling=None, output_activation="sigmoid", loss="binary_crossentropy",
-        hidden_layer_sizes=(64, 32), activation="elu", batch_size=64, epochs=30,
-        learning_rate=3e-3, lr_schedule="cosine", early_stopping=False,
+        latent_dim=8,
+        scaling=None,
+        output_activation="sigmoid",
+        loss="binary_crossentropy",
+        hidden_layer_sizes=(64, 32),
+        activation="elu",
+        batch_size=64,
+        epochs=30,
+        learning_rate=3e-3,
+        lr_schedule="cosine",
+        early_stopping=False,
         random_state=global_random_seed,
     ).fit(X_train)
     pca = PCA(8).fit(X_train)
@@ -177,8 +189,11 @@ def test_grid_search_over_latent_dim_like_pca(make_estimator, digits, global_ran
     X, y = digits
     searches = {}
     for name, reducer, param in [
-        ("ae", make_estimator(epochs=20, random_state=global_random_seed),
-         "autoencodertransformer__latent_dim"),
+        (
+            "ae",
+            make_estimator(epochs=20, random_state=global_random_seed),
+            "autoencodertransformer__latent_dim",
+        ),
         ("pca", PCA(), "pca__n_components"),
     ]:
         pipe = make_pipeline(StandardScaler(), reducer, LogisticRegression(max_iter=500))
@@ -203,11 +218,14 @@ def test_column_transformer_with_pandas_output(make_estimator):
     frame = pd.DataFrame(rng.normal(size=(120, 4)), columns=list("abcd"))
     frame["city"] = rng.choice(["x", "y"], size=120)
     columns = ColumnTransformer(
-        [("ae", make_estimator(), ["a", "b", "c", "d"])], remainder="passthrough",
+        [("ae", make_estimator(), ["a", "b", "c", "d"])],
+        remainder="passthrough",
     ).set_output(transform="pandas")
     out = columns.fit_transform(frame)
     assert list(out.columns) == [
-        "ae__autoencodertransformer0", "ae__autoencodertransformer1", "remainder__city",
+        "ae__autoencodertransformer0",
+        "ae__autoencodertransformer1",
+        "remainder__city",
     ]
     assert out.index.equals(frame.index)
 

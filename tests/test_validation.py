@@ -29,13 +29,8 @@ from skae import (
     DenoisingAutoencoder,
     VariationalAutoencoder,
 )
+from tests.conftest import ESTIMATORS
 
-ESTIMATORS = [
-    AutoencoderTransformer,
-    DenoisingAutoencoder,
-    AutoencoderOutlierDetector,
-    VariationalAutoencoder,
-]
 TRANSFORMERS = [AutoencoderTransformer, DenoisingAutoencoder, VariationalAutoencoder]
 # Smaller than conftest's FAST: the grid fits hundreds of times.
 TINY = {"hidden_layer_sizes": (4,), "epochs": 2, "batch_size": 16}
@@ -45,8 +40,13 @@ SHAPE = (N_ROWS, len(COLUMNS))
 
 # Methods that take rows like those seen in fit, and methods that fit.
 PREDICT_METHODS = [
-    "transform", "predict", "score", "score_samples", "decision_function",
-    "reconstruction_error", "corrupt",
+    "transform",
+    "predict",
+    "score",
+    "score_samples",
+    "decision_function",
+    "reconstruction_error",
+    "corrupt",
 ]
 FIT_METHODS = ["fit", "partial_fit", "fit_transform", "fit_predict"]
 
@@ -123,7 +123,8 @@ BAD_X_FOR_FIT = {
 BAD_X_FOR_FITTED = {
     "fewer_columns": (lambda: _data()[:, :2], r"X has 2 features, but \w+ is expecting 3"),
     "more_columns": (
-        lambda: np.hstack([_data(), _data()]), r"X has 6 features, but \w+ is expecting 3"
+        lambda: np.hstack([_data(), _data()]),
+        r"X has 6 features, but \w+ is expecting 3",
     ),
     "renamed_columns": (
         lambda: pd.DataFrame(_data(), columns=["x", "y", "z"]),
@@ -146,7 +147,8 @@ def _grid():
             if not hasattr(estimator, method):
                 continue
             bad = (
-                {**BAD_X, **BAD_X_FOR_FIT} if method in FIT_METHODS
+                {**BAD_X, **BAD_X_FOR_FIT}
+                if method in FIT_METHODS
                 else {**BAD_X, **BAD_X_FOR_FITTED}
             )
             cases += [(estimator, method, False, case) for case in bad]
@@ -154,11 +156,14 @@ def _grid():
             cases += [(estimator, "partial_fit", True, case) for case in BAD_X_FOR_FITTED]
     return [
         pytest.param(
-            estimator, method, on_fitted, case,
+            estimator,
+            method,
+            on_fitted,
+            case,
             id=f"{estimator.__name__}-{method}{'-after_fit' if on_fitted else ''}-{case}",
-            marks=[
-                pytest.mark.xfail(reason=KNOWN_BUGS[estimator, method, case], strict=True)
-            ] if (estimator, method, case) in KNOWN_BUGS else [],
+            marks=[pytest.mark.xfail(reason=KNOWN_BUGS[estimator, method, case], strict=True)]
+            if (estimator, method, case) in KNOWN_BUGS
+            else [],
         )
         for estimator, method, on_fitted, case in cases
     ]
@@ -317,8 +322,13 @@ def _assert_correct(estimator, method, output, X_shape=SHAPE):
     assert np.isfinite(values).all(), method
 
 
-MISSING_CELLS = ["nan", "nan_row", "pd_NA_nullable_int", "pd_NA_nullable_float",
-                 "pd_NA_nullable_bool"]
+MISSING_CELLS = [
+    "nan",
+    "nan_row",
+    "pd_NA_nullable_int",
+    "pd_NA_nullable_float",
+    "pd_NA_nullable_bool",
+]
 
 
 def _good_grid():
@@ -326,9 +336,9 @@ def _good_grid():
     for estimator, method, case in itertools.product(ESTIMATORS, PREDICT_METHODS, GOOD_X):
         if not hasattr(estimator, method):
             continue
-        params.append(pytest.param(
-            estimator, method, case, id=f"{estimator.__name__}-{method}-{case}"
-        ))
+        params.append(
+            pytest.param(estimator, method, case, id=f"{estimator.__name__}-{method}-{case}")
+        )
     return params
 
 
@@ -373,9 +383,7 @@ def test_early_stopping_on_a_single_row(make_estimator, estimator):
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS)
-def test_large_but_representable_values_give_finite_results_or_a_clear_error(
-    fitted, estimator
-):
+def test_large_but_representable_values_give_finite_results_or_a_clear_error(fitted, estimator):
     # Within float32's range, but 1e38 times what the model was fitted on:
     # the scaling or the network overflow, which must not come out as NaN.
     for method in PREDICT_METHODS:
@@ -410,7 +418,7 @@ def test_a_network_that_overflows_is_a_clear_error_not_nan(fitted, estimator, mo
         encoder, decoder = model.get_layer("encoder"), model.get_layer("decoder")
         return nans(encoder.outputs[0]), nans(decoder.outputs[0])
 
-    monkeypatch.setattr(skae._inference, "predict_arrays", overflowed)
+    monkeypatch.setattr(skae._engine, "predict_arrays", overflowed)
     for method in PREDICT_METHODS:
         if hasattr(estimator, method) and method != "corrupt":  # corrupt runs no network
             with pytest.raises(ValueError, match="network overflowed float32"):
@@ -565,4 +573,3 @@ def test_any_array_gives_a_correct_result_or_a_clear_error(make_estimator, estim
     for method in ("transform", "predict", "score_samples"):
         if hasattr(model, method):
             _assert_correct(model, method, getattr(model, method)(X), X.shape)
-

@@ -5,7 +5,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from skae import VariationalAutoencoder
-from skae._layers import kl_divergence
+from skae._nn import kl_divergence
 
 VAE = dict(hidden_layer_sizes=(32,), epochs=10)
 CONV = dict(architecture="conv", image_shape=(8, 8), filters=(8, 16))
@@ -94,7 +94,10 @@ def test_score_samples_flags_unusual_rows(make_estimator, digits_X, global_rando
 
 def test_bernoulli_likelihood(make_estimator, digits_X):
     vae = make_estimator(
-        VariationalAutoencoder, **VAE, scaling="minmax", loss="binary_crossentropy",
+        VariationalAutoencoder,
+        **VAE,
+        scaling="minmax",
+        loss="binary_crossentropy",
         output_activation="sigmoid",
     ).fit(digits_X)
     assert np.all(vae.score_samples(digits_X) < 0)
@@ -111,5 +114,6 @@ def test_invalid_parameters(make_estimator, digits_X, params, match):
 
 def test_feature_names_out(fitted):
     assert list(fitted.get_feature_names_out()) == [
-        "variationalautoencoder0", "variationalautoencoder1",
+        "variationalautoencoder0",
+        "variationalautoencoder1",
     ]

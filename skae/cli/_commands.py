@@ -163,15 +163,14 @@ def compare(args):
     )
     scaler = StandardScaler().fit(train_rows)
     train_rows, test_rows = scaler.transform(train_rows), scaler.transform(test_rows)
-    results = [
-        _compare_one(args, latent_dim, train_rows, test_rows) for latent_dim in latent_dims
-    ]
+    results = [_compare_one(args, latent_dim, train_rows, test_rows) for latent_dim in latent_dims]
     frame = pd.DataFrame(results, columns=["latent_dim", "pca_mse", "autoencoder_mse", "ratio"])
     heading = textwrap.fill(
         f"Held-out reconstruction MSE of {len(test_rows)} test rows ({len(train_rows)} "
         f"training rows, {n_features} columns), in standard units: each column scaled "
         "to mean 0 and variance 1 on the training rows. ratio = autoencoder_mse / "
-        "pca_mse; below 1, the autoencoder reconstructs better.", WIDTH,
+        "pca_mse; below 1, the autoencoder reconstructs better.",
+        WIDTH,
     )
     # One write, after all the work: stdout gets the whole report or nothing.
     sys.stdout.write(f"{heading}\n\n{frame.to_string(index=False, float_format='{:.4g}'.format)}\n")
@@ -187,7 +186,11 @@ def _compare_one(args, latent_dim, train_rows, test_rows):
     pca = PCA(latent_dim, random_state=args.random_state).fit(train_rows)
     pca_mse = np.mean((test_rows - pca.inverse_transform(pca.transform(test_rows))) ** 2)
     autoencoder = new_estimator(
-        "transformer", args, train_rows.shape[1], scaling=None, latent_dim=latent_dim,
+        "transformer",
+        args,
+        train_rows.shape[1],
+        scaling=None,
+        latent_dim=latent_dim,
         verbose=keras_verbose(args.quiet),
     )
     with redirect_stdout(sys.stderr):  # Keras prints progress on stdout

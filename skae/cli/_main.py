@@ -70,7 +70,7 @@ def _run(command, args):
     except MemoryError:
         error("out of memory; use --chunksize to read DATA in smaller chunks")
         return 1
-    except Exception as exc:  # noqa: BLE001 - the last line of defence
+    except Exception as exc:
         error(_unexpected(exc))
         return 1
     return 0

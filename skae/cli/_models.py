@@ -26,8 +26,15 @@ MIN_STATISTICS_SAMPLE = 10_000
 
 # Estimator parameters the command line exposes, as argparse destinations.
 MODEL_OPTIONS = (
-    "latent_dim", "hidden_layer_sizes", "epochs", "batch_size",
-    "learning_rate", "scaling", "random_state", "contamination", "calibration_fraction",
+    "latent_dim",
+    "hidden_layer_sizes",
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "scaling",
+    "random_state",
+    "contamination",
+    "calibration_fraction",
 )
 
 
@@ -171,8 +178,7 @@ def new_estimator(kind, args, n_features, **fixed):
     """
     skae = api()
     params = {
-        name: getattr(args, name) for name in MODEL_OPTIONS
-        if getattr(args, name, None) is not None
+        name: getattr(args, name) for name in MODEL_OPTIONS if getattr(args, name, None) is not None
     }
     if "hidden_layer_sizes" in params:
         params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
@@ -235,8 +241,12 @@ def _check_fitted(model, path):
     """A loaded detector must have a finite threshold and a column count."""
     offset = getattr(model, "offset_", None)
     n_features = getattr(model, "n_features_in_", None)
-    if not (isinstance(offset, numbers.Real) and math.isfinite(offset)
-            and isinstance(n_features, numbers.Integral) and n_features > 0):
+    if not (
+        isinstance(offset, numbers.Real)
+        and math.isfinite(offset)
+        and isinstance(n_features, numbers.Integral)
+        and n_features > 0
+    ):
         raise DataError(f"{path} holds a detector that is not fitted, or a damaged one")
 
 

@@ -30,7 +30,7 @@ def build_parser():
     >>> build_parser().parse_args(["score", "data.csv", "--sep", "tab"]).sep
     '\\t'
     """
-    from .. import __version__
+    from .._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="skae",
@@ -51,7 +51,9 @@ def build_parser():
 def _add_score(commands):
     """The ``score`` subcommand."""
     parser = _command(
-        commands, "score", "score each row for outliers (+1 inlier, -1 outlier)",
+        commands,
+        "score",
+        "score each row for outliers (+1 inlier, -1 outlier)",
         """\
 Score every row of DATA with an AutoencoderOutlierDetector: trained on DATA
 itself, or loaded from a file written by 'skae fit' (--model). One output row
@@ -78,12 +80,17 @@ receive the whole table once scoring has succeeded, or nothing.""",
     )
     _add_data_options(parser, score=True)
     parser.add_argument(
-        "--model", metavar="MODEL", default=None,
+        "--model",
+        metavar="MODEL",
+        default=None,
         help="detector saved by 'skae fit' to score with, instead of training one on "
         "DATA; the training options below are then not allowed (default: train on DATA)",
     )
     parser.add_argument(
-        "-o", "--output", metavar="OUT", default=None,
+        "-o",
+        "--output",
+        metavar="OUT",
+        default=None,
         help="output file, CSV (.csv, .csv.gz) or Parquet (.parquet, .pq) by its "
         "extension; CSV for - (stdout) and devices (default: CSV on stdout)",
     )
@@ -94,7 +101,9 @@ receive the whole table once scoring has succeeded, or nothing.""",
 def _add_explain(commands):
     """The ``explain`` subcommand."""
     parser = _command(
-        commands, "explain", "say which columns made each outlier an outlier",
+        commands,
+        "explain",
+        "say which columns made each outlier an outlier",
         """\
 Explain the rows of DATA that a saved detector (--model) flags as outliers
 (all rows with --all-rows): per row, its --top-k columns ranked by their
@@ -112,14 +121,26 @@ The output is written whole or not at all, as for 'skae score'.""",
   skae explain sensors.csv --model sensors.skae --top-k 3 -o why.csv""",
     )
     _add_data_options(parser, score=True)
-    parser.add_argument("--model", metavar="MODEL", required=True,
-                        help="detector saved by 'skae fit'")
-    parser.add_argument("--top-k", metavar="K", type=positive_int, default=3,
-                        help="columns to report per row (default: 3)")
-    parser.add_argument("--all-rows", action="store_true",
-                        help="explain every row, not only those flagged -1 (default: off)")
     parser.add_argument(
-        "-o", "--output", metavar="OUT", default=None,
+        "--model", metavar="MODEL", required=True, help="detector saved by 'skae fit'"
+    )
+    parser.add_argument(
+        "--top-k",
+        metavar="K",
+        type=positive_int,
+        default=3,
+        help="columns to report per row (default: 3)",
+    )
+    parser.add_argument(
+        "--all-rows",
+        action="store_true",
+        help="explain every row, not only those flagged -1 (default: off)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        default=None,
         help="output file, CSV (.csv, .csv.gz) or Parquet (.parquet, .pq) by its "
         "extension; CSV for - (stdout) and devices (default: CSV on stdout)",
     )
@@ -129,7 +150,9 @@ The output is written whole or not at all, as for 'skae score'.""",
 def _add_fit(commands):
     """The ``fit`` subcommand."""
     parser = _command(
-        commands, "fit", "train a model and save it to a file",
+        commands,
+        "fit",
+        "train a model and save it to a file",
         """\
 Train an AutoencoderOutlierDetector (--kind detector) or an
 AutoencoderTransformer (--kind transformer) on DATA and save it with
@@ -149,11 +172,16 @@ describe the whole file rather than its last chunk.""",
     )
     _add_data_options(parser, score=False)
     parser.add_argument(
-        "-o", "--output", metavar="MODEL", required=True,
+        "-o",
+        "--output",
+        metavar="MODEL",
+        required=True,
         help="file to save the model to (required; recommended extension .skae)",
     )
     parser.add_argument(
-        "--kind", choices=("detector", "transformer"), default="detector",
+        "--kind",
+        choices=("detector", "transformer"),
+        default="detector",
         help="AutoencoderOutlierDetector or AutoencoderTransformer (default: detector)",
     )
     _add_model_options(parser, "fit")
@@ -163,7 +191,9 @@ describe the whole file rather than its last chunk.""",
 def _add_compare(commands):
     """The ``compare`` subcommand."""
     parser = _command(
-        commands, "compare", "held-out reconstruction error of PCA vs the autoencoder",
+        commands,
+        "compare",
+        "held-out reconstruction error of PCA vs the autoencoder",
         """\
 Split DATA into training and test rows, standard-scale the columns (scaler
 fitted on the training rows), then for each latent size fit PCA and an
@@ -176,13 +206,19 @@ loaded in memory.""",
     )
     _add_data_options(parser, score=False, chunks=False)
     parser.add_argument(
-        "--latent-dims", metavar="K", type=positive_int, nargs="+",
+        "--latent-dims",
+        metavar="K",
+        type=positive_int,
+        nargs="+",
         default=list(DEFAULT_LATENT_DIMS),
         help="latent sizes to compare; sizes not smaller than the number of columns "
         "are skipped (default: 2 4 8)",
     )
     parser.add_argument(
-        "--test-size", metavar="F", type=open_fraction, default=0.25,
+        "--test-size",
+        metavar="F",
+        type=open_fraction,
+        default=0.25,
         help="fraction of the rows held out for testing (default: 0.25)",
     )
     _add_model_options(parser, "compare")
@@ -192,9 +228,14 @@ loaded in memory.""",
 def _command(commands, name, summary, description, examples):
     """A subparser with its description, examples and the exit statuses."""
     return commands.add_parser(
-        name, usage="%(prog)s DATA [options]", help=summary, description=description,
-        epilog=("examples:\n" if "\n" in examples else "example:\n") + examples
-        + "\n\n" + EXIT_STATUS,
+        name,
+        usage="%(prog)s DATA [options]",
+        help=summary,
+        description=description,
+        epilog=("examples:\n" if "\n" in examples else "example:\n")
+        + examples
+        + "\n\n"
+        + EXIT_STATUS,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
 
@@ -203,29 +244,50 @@ def _add_data_options(parser, score, chunks=True):
     """DATA and how to read it: columns, CSV marks, chunks, quiet."""
     parser.add_argument("data", metavar="DATA", help="input file: .csv, .csv.gz, .parquet or .pq")
     parser.add_argument(
-        "--columns", metavar="NAMES", type=column_names, action="extend", default=None,
+        "--columns",
+        metavar="NAMES",
+        type=column_names,
+        action="extend",
+        default=None,
         help="comma-separated columns to use, e.g. a,b,c; may be repeated (default: "
-        + ("every numeric column, or with --model the columns the model was trained on)"
-           if score else "every numeric column; text columns are named on stderr)"),
+        + (
+            "every numeric column, or with --model the columns the model was trained on)"
+            if score
+            else "every numeric column; text columns are named on stderr)"
+        ),
     )
     parser.add_argument(
-        "--sep", metavar="C", type=character, default=None,
+        "--sep",
+        metavar="C",
+        type=character,
+        default=None,
         help="field separator of a CSV: one character, 'tab' for a tab (default: ','; "
         "a file that looks separated by another is refused)",
     )
     parser.add_argument(
-        "--decimal", metavar="C", type=character, default=None,
+        "--decimal",
+        metavar="C",
+        type=character,
+        default=None,
         help="decimal mark of a CSV's numbers, e.g. ',' (default: '.')",
     )
     if chunks:
         parser.add_argument(
-            "--chunksize", metavar="N", type=positive_int, default=None,
+            "--chunksize",
+            metavar="N",
+            type=positive_int,
+            default=None,
             help="read DATA N rows at a time and train with partial_fit, streaming "
-            + ("(default: train in memory; score in chunks of 100000 rows)" if score
-               else "(default: load DATA in memory and train with fit)"),
+            + (
+                "(default: train in memory; score in chunks of 100000 rows)"
+                if score
+                else "(default: load DATA in memory and train with fit)"
+            ),
         )
     parser.add_argument(
-        "-q", "--quiet", action="store_true",
+        "-q",
+        "--quiet",
+        action="store_true",
         help="no progress or summary on stderr; errors and notes on ignored "
         "columns are still shown (default: off)",
     )
@@ -236,35 +298,56 @@ def _add_model_options(parser, command):
     group = parser.add_argument_group("training options")
     if command != "compare":  # compare takes --latent-dims
         group.add_argument(
-            "--latent-dim", metavar="K", type=positive_int, default=None,
+            "--latent-dim",
+            metavar="K",
+            type=positive_int,
+            default=None,
             help="width of the code (default: a detector's own, which follows the "
             "number of columns; for a transformer 8, or half the columns if fewer)",
         )
     group.add_argument(
-        "--hidden-layer-sizes", metavar="UNITS", type=positive_int, nargs="*",
+        "--hidden-layer-sizes",
+        metavar="UNITS",
+        type=positive_int,
+        nargs="*",
         default=None,
         help="widths of the encoder's hidden layers, mirrored by the decoder; give "
         "none for no hidden layer (default: the estimator's own)",
     )
     group.add_argument(
-        "--epochs", metavar="E", type=positive_int, default=None,
+        "--epochs",
+        metavar="E",
+        type=positive_int,
+        default=None,
         help="maximum epochs; training stops earlier when the loss stops improving"
-        + ("" if command == "compare" else
-           "; with --chunksize, the number of passes over DATA, all made")
+        + (
+            ""
+            if command == "compare"
+            else "; with --chunksize, the number of passes over DATA, all made"
+        )
         + " (default: the estimator's own)",
     )
     group.add_argument(
-        "--batch-size", metavar="B", type=positive_int, default=None,
+        "--batch-size",
+        metavar="B",
+        type=positive_int,
+        default=None,
         help="rows per gradient step (default: the estimator's own)",
     )
     group.add_argument(
-        "--learning-rate", metavar="LR", type=positive_float, default=None,
+        "--learning-rate",
+        metavar="LR",
+        type=positive_float,
+        default=None,
         help="initial learning rate of Adam (default: the estimator's own)",
     )
     if command != "compare":  # compare scales the data itself
         _add_detector_options(group, command)
     group.add_argument(
-        "--random-state", metavar="S", type=integer, default=None,
+        "--random-state",
+        metavar="S",
+        type=integer,
+        default=None,
         help="seed for the weights, the shuffling and "
         + ("the split" if command == "compare" else "any sampling")
         + "; an int gives repeatable results on CPU (default: none, not repeatable)",
@@ -274,12 +357,17 @@ def _add_model_options(parser, command):
 def _add_detector_options(group, command):
     """``--scaling`` and ``--contamination``, for ``score`` and ``fit``."""
     group.add_argument(
-        "--scaling", choices=("standard", "minmax", "robust", "none"), default=None,
+        "--scaling",
+        choices=("standard", "minmax", "robust", "none"),
+        default=None,
         help="per-column scaling before the network (default: the estimator's, standard"
         + (" for a detector, minmax for a transformer)" if command == "fit" else ")"),
     )
     group.add_argument(
-        "--contamination", metavar="F", type=contamination, default=None,
+        "--contamination",
+        metavar="F",
+        type=contamination,
+        default=None,
         help="expected fraction of outliers, in (0, 0.5]: that fraction of the "
         "training rows is labelled -1; 'auto' where the detector supports it"
         + ("; detector only" if command == "fit" else "")
@@ -287,7 +375,10 @@ def _add_detector_options(group, command):
         "help(skae.AutoencoderOutlierDetector))",
     )
     group.add_argument(
-        "--calibration-fraction", metavar="F", type=calibration_fraction, default=None,
+        "--calibration-fraction",
+        metavar="F",
+        type=calibration_fraction,
+        default=None,
         help="share of the training rows held out to calibrate the detector: its "
         "threshold is then set on them, and 'skae score' adds a p_value column "
         "(conformal p-values; small means unusual)"

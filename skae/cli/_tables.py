@@ -24,9 +24,7 @@ CSV_SUFFIXES = (".csv", ".csv.gz")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 # Read every float exactly as written: pandas < 3 parses the last bit loosely
 # by default; pandas 3 is exact and deprecates the option.
-_EXACT_FLOATS = (
-    {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
-)
+_EXACT_FLOATS = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
 # Separators a header may hold when the file is not comma-separated.
 _OTHER_SEPARATORS = {";": "';'", "\t": "'\\t'", "|": "'|'"}
 _DECIMAL_COMMA = re.compile(r"^\s*[-+]?[\d.]*\d,\d+\s*$")
@@ -176,9 +174,12 @@ class Table:
     def _csv_frames(self, chunksize):
         """DataFrames of the CSV, strictly parsed (see ``_strictly``)."""
         options = {
-            "sep": self.sep or ",", "decimal": self.decimal or ".",
+            "sep": self.sep or ",",
+            "decimal": self.decimal or ".",
             # Never take extra leading fields as an index, never skip a bad line.
-            "index_col": False, "on_bad_lines": "error", **_EXACT_FLOATS,
+            "index_col": False,
+            "on_bad_lines": "error",
+            **_EXACT_FLOATS,
         }
         if chunksize is None:
             yield _strictly(pd.read_csv, self.path, **options)
@@ -207,8 +208,7 @@ class Table:
         """What to do about a CSV whose rows do not match its header."""
         if self.sep is None:
             return (
-                "if the file is not comma-separated, give its separator with --sep "
-                "(e.g. --sep ';')"
+                "if the file is not comma-separated, give its separator with --sep (e.g. --sep ';')"
             )
         return f"check --sep (read with {self.sep!r})"
 
@@ -259,7 +259,8 @@ class Table:
                 "these cells, or leave the column out with --columns"
             )
         if (
-            self.decimal is None and len(cells)
+            self.decimal is None
+            and len(cells)
             and cells.astype(str).str.match(_DECIMAL_COMMA).all()
         ):
             raise DataError(
@@ -294,8 +295,10 @@ class Table:
                     f"{columns[c]!r} row {start + r}: {_shown(selected.iloc[r, c])}"
                     for r, c in others[: _SHOWN_CELLS - 1]
                 )
-                more = (f", and {len(others)} more in rows {start}-{start + len(chunk) - 1} "
-                        f"({shown}{', ...' if len(others) >= _SHOWN_CELLS else ''})")
+                more = (
+                    f", and {len(others)} more in rows {start}-{start + len(chunk) - 1} "
+                    f"({shown}{', ...' if len(others) >= _SHOWN_CELLS else ''})"
+                )
             raise DataError(
                 f"{self.path}: {_what(selected.iloc[row, column])} in column "
                 f"{columns[column]!r} at row {start + row}{more} (rows counted from 0); "

@@ -1,0 +1,294 @@
+"""AutoencoderOutlierDetector: IsolationForest's contract, its ensemble's statistics, outliers."""
+
+import pickle
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import is_outlier_detector
+from sklearn.compose import ColumnTransformer
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import GridSearchCV
+from sklearn.neighbors import NearestNeighbors
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+import skae._engine
+import skae._validation
+from skae import AutoencoderOutlierDetector
+
+# Deep enough to learn the structure of a few hundred rows, yet quick.
+DETECTOR = dict(hidden_layer_sizes=(32, 16), epochs=30)
+NO_NEIGHBOURS = dict(n_neighbors=0)
+
+
+def _auc(y, scores):
+    """ROC-AUC of low scores for outliers (label 1)."""
+    return roc_auc_score(y, -scores)
+
+
+@pytest.fixture(scope="module")
+def fitted(make_estimator, make_blobs_with_outliers):
+    X, _ = make_blobs_with_outliers(4)
+    return make_estimator(AutoencoderOutlierDetector, **DETECTOR).fit(X), X
+
+
+# ---------------------------------------------------------------------------
+# Planted outliers
+
+
+@pytest.mark.parametrize("data", ["clusters+noise", "off-curve"])
+def test_planted_outliers_score_lowest(
+    make_estimator, make_blobs_with_outliers, make_off_curve, global_random_seed, data
+):
+    if data == "clusters+noise":
+        X, y = make_blobs_with_outliers(global_random_seed)
+        params = {"latent_dim": 4}
+    else:
+        X, y = make_off_curve(global_random_seed)
+        params = {"latent_dim": 1}
+    detector = make_estimator(
+        AutoencoderOutlierDetector, **DETECTOR, **params, random_state=global_random_seed
+    ).fit(X)
+    scores = detector.score_samples(X)
+    assert _auc(y, scores) >= 0.95
+    # Three in four planted rows are among the lowest scores (twice as many as
+    # planted): uniform noise can land near the plane of the three clusters.
+    lowest = np.argsort(scores)[: 2 * int(y.sum())]
+    assert y[lowest].sum() >= 0.75 * y.sum()
+
+
+def test_the_detector_finds_outliers_that_no_single_column_reveals(make_estimator, make_off_curve):
+    X, y = make_off_curve(0)
+    # Each column alone: the largest |z| of a row ranks the planted rows
+    # little better than chance (they lie inside every column's range).
+    largest_z = np.abs((X - X.mean(0)) / X.std(0)).max(axis=1)
+    assert roc_auc_score(y, largest_z) < 0.75
+    detector = make_estimator(
+        AutoencoderOutlierDetector, **DETECTOR, latent_dim=1, random_state=0
+    ).fit(X)
+    assert _auc(y, detector.score_samples(X)) >= 0.95
+
+
+@pytest.mark.parametrize("contamination", [0.05, 0.1, 0.25])
+def test_contamination_sets_the_training_fraction_flagged(
+    make_estimator, make_blobs_with_outliers, global_random_seed, contamination
+):
+    X, _ = make_blobs_with_outliers(global_random_seed)
+    detector = make_estimator(
+        AutoencoderOutlierDetector, contamination=contamination, random_state=global_random_seed
+    )
+    labels = detector.fit_predict(X)
+    assert abs(np.mean(labels == -1) - contamination) <= 1.5 / len(X)
+
+
+def test_auto_contamination_is_tukeys_fence(make_estimator, make_blobs_with_outliers):
+    X, _ = make_blobs_with_outliers(0)
+    detector = make_estimator(AutoencoderOutlierDetector, contamination="auto").fit(X)
+    q1, q3 = np.percentile(-detector.score_samples(X), [25, 75])
+    assert detector.offset_ == pytest.approx(-(q3 + 1.5 * (q3 - q1)))
+
+
+def test_contamination_holds_without_the_neighbours_term(make_estimator, make_blobs_with_outliers):
+    X, _ = make_blobs_with_outliers(0)
+    detector = make_estimator(AutoencoderOutlierDetector, **NO_NEIGHBOURS, contamination=0.1)
+    labels = detector.fit_predict(X)
+    assert abs(np.mean(labels == -1) - 0.1) <= 1.5 / len(X)
+
+
+def test_per_feature_errors_name_the_perturbed_column_through_a_column_transformer(
+    make_estimator, global_random_seed
+):
+    rng = np.random.RandomState(global_random_seed)
+    n, numeric = 300, ["age", "income", "spend", "balance", "debt", "savings", "rent", "tax"]
+    units = np.logspace(0, 3, len(numeric))
+    structure = rng.normal(size=(n, 2)) @ rng.normal(size=(2, len(numeric)))
+    frame = pd.DataFrame(
+        (structure + 0.05 * rng.normal(size=structure.shape)) * units, columns=numeric
+    )
+    frame["city"] = rng.choice(["paris", "lyon", "nice"], size=n)
+    frame.loc[7, "spend"] += 8 * frame["spend"].std()  # the planted outlier
+    columns = ColumnTransformer(
+        [("num", StandardScaler(), numeric), ("cat", OneHotEncoder(sparse_output=False), ["city"])],
+    ).set_output(transform="pandas")
+    detector = make_estimator(
+        AutoencoderOutlierDetector, **DETECTOR, random_state=global_random_seed
+    )
+    pipe = make_pipeline(columns, detector).fit(frame)
+    assert pipe.predict(frame)[7] == -1
+    assert np.argmin(pipe.score_samples(frame)) == 7
+    errors = pipe[-1].reconstruction_error(pipe[0].transform(frame), per_feature=True)
+    assert isinstance(errors, pd.DataFrame)
+    assert errors.loc[7].idxmax() == "num__spend"
+
+
+def test_grid_search_with_a_label_scorer_picks_the_detector_that_finds_them(
+    make_estimator, make_off_curve, global_random_seed
+):
+    # After one epoch the networks are near their random start, where the
+    # points inside the parabola's bowl look no stranger than the curve; the
+    # neighbours term finds them without training. The search, scored on
+    # held-out labels, must pick it.
+    X, y = make_off_curve(global_random_seed, n_outliers=20)
+    half = len(X) // 2
+    detector = make_estimator(
+        AutoencoderOutlierDetector, **{**DETECTOR, "epochs": 1}, random_state=global_random_seed
+    )
+    search = GridSearchCV(
+        detector,
+        {"n_neighbors": [0, 5]},
+        scoring=lambda estimator, X, y: _auc(y, estimator.score_samples(X)),
+        cv=[(np.arange(half), np.arange(half, len(X)))],
+    ).fit(X, y)
+    without, with_neighbours = search.cv_results_["mean_test_score"]
+    assert search.best_params_ == {"n_neighbors": 5}
+    assert with_neighbours >= 0.9 and with_neighbours - without > 0.1
+    assert search.best_estimator_.reference_rows_.shape == X.shape
+
+
+# ---------------------------------------------------------------------------
+# The contract and the statistics
+
+
+def test_isolation_forest_contract(fitted):
+    detector, X = fitted
+    assert is_outlier_detector(detector)
+    scores = detector.score_samples(X)
+    assert scores.dtype == np.float64
+    np.testing.assert_allclose(detector.decision_function(X), scores - detector.offset_)
+    labels = detector.predict(X)
+    assert labels.dtype.kind == "i" and set(np.unique(labels)) == {-1, 1}
+    np.testing.assert_array_equal(labels == -1, detector.decision_function(X) < 0)
+    assert detector.score(X) == pytest.approx(scores.mean())
+
+
+def test_members_see_random_column_subsets(make_estimator, make_blobs_with_outliers):
+    X, _ = make_blobs_with_outliers(0)
+    detector = make_estimator(AutoencoderOutlierDetector, n_members=6, latent_dim=2).fit(X)
+    masks = detector.member_masks_
+    assert masks.shape == (6, X.shape[1])
+    assert np.all(masks.sum(axis=1) >= X.shape[1] // 2)
+    assert np.all(masks.sum(axis=1) <= X.shape[1] - 1)
+    assert len({tuple(mask) for mask in masks}) > 1
+    assert detector.transform(X).shape == (len(X), 6 * 2)  # the members' codes side by side
+    assert detector.term_median_.shape == detector.term_spread_.shape == (3, 6)
+    single = make_estimator(AutoencoderOutlierDetector, n_members=1, **NO_NEIGHBOURS).fit(X)
+    np.testing.assert_array_equal(single.member_masks_, np.ones((1, X.shape[1])))
+    assert single.term_median_.shape == (2, 1)  # no neighbours term
+
+
+def test_p_values_are_calibrated_on_held_out_rows(
+    make_estimator, make_blobs_with_outliers, global_random_seed
+):
+    X, y = make_blobs_with_outliers(global_random_seed, n_inliers=800)
+    inliers, outliers = X[y == 0], X[y == 1]
+    detector = make_estimator(
+        AutoencoderOutlierDetector,
+        **DETECTOR,
+        calibration_fraction=0.25,
+        random_state=global_random_seed,
+    ).fit(inliers[:600])
+    assert len(detector.calibration_scores_) == 150
+    p_inliers = detector.p_values(inliers[600:])  # new rows, drawn as the calibration rows
+    assert np.all((p_inliers > 0) & (p_inliers <= 1))
+    assert np.mean(p_inliers <= 0.1) <= 0.1 + 0.1  # valid, up to the noise of 200 rows
+    assert np.median(detector.p_values(outliers)) < 0.05
+    with pytest.raises(ValueError, match="calibration rows"):
+        make_estimator(AutoencoderOutlierDetector).fit(inliers).p_values(outliers)
+
+
+def test_explain_names_the_perturbed_column(make_estimator, make_blobs_with_outliers):
+    X, _ = make_blobs_with_outliers(0, n_outliers=0)
+    X = X.copy()
+    X[7, 3] += 10.0
+    detector = make_estimator(AutoencoderOutlierDetector, **DETECTOR).fit(X)
+    explanation = detector.explain(X[[7]], top_k=2)
+    first = explanation[explanation["rank"] == 1]
+    assert first["column"].tolist() in ([3], ["3"], ["x3"])
+
+
+def test_per_feature_errors_are_relative_to_each_columns_typical_error(fitted):
+    detector, X = fitted
+    cells = detector.reconstruction_error(X, per_feature=True)
+    seen = detector.member_masks_.any(axis=0)
+    np.testing.assert_allclose(cells[:, seen].mean(axis=0), 1.0, rtol=0.05)
+    np.testing.assert_allclose(np.nanmean(cells, axis=1), detector.reconstruction_error(X))
+
+
+def test_validates_once_and_runs_the_network_once(fitted, make_estimator, monkeypatch):
+    detector, X = fitted
+    validations, passes = [], []
+    validate, predict = skae._validation.validate_data, skae._engine.predict_arrays
+
+    def count_validations(*args, **kwargs):
+        validations.append(1)
+        return validate(*args, **kwargs)
+
+    def count_passes(*args, **kwargs):
+        passes.append(1)
+        return predict(*args, **kwargs)
+
+    monkeypatch.setattr(skae._validation, "validate_data", count_validations)
+    for module in list(sys.modules.values()):  # wherever skae bound predict_arrays
+        if getattr(module, "__name__", "").startswith("skae") and (
+            getattr(module, "predict_arrays", None) is predict
+        ):
+            monkeypatch.setattr(module, "predict_arrays", count_passes)
+    scores = detector.score_samples(X)
+    assert (len(validations), len(passes)) == (1, 1)
+    assert scores.shape == (len(X),)
+    validations.clear()
+    make_estimator(AutoencoderOutlierDetector).fit(X)
+    assert len(validations) == 1
+
+
+def test_neighbour_search_is_built_once_and_follows_new_reference_rows(
+    make_estimator, make_blobs_with_outliers, monkeypatch
+):
+    X, _ = make_blobs_with_outliers(6)
+    detector = make_estimator(AutoencoderOutlierDetector).fit(X)
+    fits, fit = [], NearestNeighbors.fit
+
+    def count_fits(self, *args, **kwargs):
+        fits.append(1)
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(NearestNeighbors, "fit", count_fits)
+    scores, explanation = detector.score_samples(X), detector.explain(X[:20])
+    built = len(fits)
+    np.testing.assert_array_equal(detector.score_samples(X), scores)
+    pd.testing.assert_frame_equal(detector.explain(X[:20]), explanation)
+    assert len(fits) == built  # the second calls fit no neighbour index
+    assert b"NearestNeighbors" not in pickle.dumps(detector)  # nor is one pickled
+
+    def assert_scored_as_its_reloaded_copy(detector):
+        # A pickle holds no index: the copy searches reference_rows_ afresh.
+        copy = pickle.loads(pickle.dumps(detector))
+        np.testing.assert_array_equal(detector.score_samples(X), copy.score_samples(X))
+        pd.testing.assert_frame_equal(detector.explain(X[:20]), copy.explain(X[:20]))
+
+    detector.partial_fit(X[::3])  # reference_rows_: this batch
+    assert len(detector.reference_rows_) == len(X[::3])
+    assert_scored_as_its_reloaded_copy(detector)
+    detector.fit(X[1::2])
+    assert_scored_as_its_reloaded_copy(detector)
+    assert not np.array_equal(detector.score_samples(X), scores)
+
+
+def test_invalid_contamination(make_estimator, fitted):
+    _, X = fitted
+    with pytest.raises(ValueError, match="contamination"):
+        make_estimator(AutoencoderOutlierDetector, contamination=0.7).fit(X)
+
+
+def test_partial_fit_refits_the_statistics_on_the_batch(make_estimator, make_blobs_with_outliers):
+    X, _ = make_blobs_with_outliers(5)
+    detector = make_estimator(AutoencoderOutlierDetector, contamination=0.1)
+    detector.partial_fit(X)
+    detector.partial_fit(X)
+    assert detector.n_iter_ == 2
+    assert abs(np.mean(detector.predict(X) == -1) - 0.1) <= 1.5 / len(X)
+    batch = X[:100]
+    detector.partial_fit(batch)
+    assert np.percentile(detector.score_samples(batch), 10) == pytest.approx(detector.offset_)

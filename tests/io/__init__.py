@@ -1,0 +1,1 @@
+"""Tests of skae/_io."""
