@@ -1,5 +1,6 @@
 """VariationalAutoencoder: KL in the loss, means as codes, sampling, the ELBO."""
 
+import keras
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
@@ -24,7 +25,8 @@ def fitted(request, make_estimator, digits_X):
 
 def _moments(vae, X):
     """The encoder's means and log-variances of rows of X."""
-    return np.asarray(vae.encoder_(vae.scaler_.transform(X).astype("float32")), dtype=float)
+    codes = vae.encoder_(vae.scaler_.transform(X).astype("float32"))
+    return keras.ops.convert_to_numpy(codes).astype(float)
 
 
 def test_the_kl_term_is_in_the_loss(fitted, digits_X):

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import torch
 
-from . import _engine_generic_draft as _generic
+from . import _generic
 
 __all__ = [
     "clear_traces",
@@ -58,7 +58,7 @@ def fit_arrays(
     """Train a compiled Keras model on in-memory arrays, callbacks once per epoch.
 
     The arguments are those of ``model.fit(x, y, ...)`` for arrays (see
-    ``skae._loops.fit_arrays``); ``seed`` seeds the row orders.
+    ``skae._engine._tf_loops.fit_arrays``); ``seed`` seeds the row orders.
 
     Returns
     -------

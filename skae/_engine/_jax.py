@@ -11,12 +11,12 @@ variables, written back after each epoch, as ``Model.fit`` does with
 ``steps_per_execution`` equal to the steps of an epoch.
 
 The jitted functions are traced once per architecture
-(:func:`skae._engine_keys_draft.architecture_key`) and shared by the models
+(:func:`skae._engine._keys.architecture_key`) and shared by the models
 of that architecture: the weights are arguments, so the function made for
 the first model (the *template*, kept alive by the cache) runs any model
 with the same variables' shapes. A model that cannot share gets functions of
 its own. JAX retraces for a new number of rows; inference pads rows to a
-power of two so that a few traces serve every batch size.
+power of four so that a few traces serve every batch size.
 """
 
 import functools
@@ -30,8 +30,8 @@ import jax.numpy as jnp
 import keras
 import numpy as np
 
-from . import _engine_generic_draft as _generic
-from ._engine_keys_draft import architecture_key
+from . import _generic
+from ._keys import architecture_key
 
 __all__ = [
     "clear_traces",
@@ -100,7 +100,7 @@ def fit_arrays(
     """Train a compiled Keras model on in-memory arrays, one jitted call per epoch.
 
     The arguments are those of ``model.fit(x, y, ...)`` for arrays (see
-    ``skae._loops.fit_arrays``); ``seed`` seeds the row orders.
+    ``skae._engine._tf_loops.fit_arrays``); ``seed`` seeds the row orders.
 
     Returns
     -------
@@ -198,9 +198,9 @@ def _test_epoch(template_ref, batch_size, state, data):
 
 
 def predict_arrays(model, x, chunk_size, outputs="model"):
-    """A jitted forward pass of ``model`` as NumPy arrays (see ``skae._loops.predict_arrays``).
+    """A jitted forward pass of ``model`` as NumPy arrays (see :mod:`skae._engine`).
 
-    Rows are padded up to a power of two (at least 8, at most
+    Rows are padded up to a power of four (at least 64, at most
     ``chunk_size``), so that a handful of traces serve every number of rows.
     """
     x = np.asarray(x, dtype=model.inputs[0].dtype)
@@ -218,7 +218,15 @@ def predict_arrays(model, x, chunk_size, outputs="model"):
 
 
 def _padded(chunk, chunk_size):
-    size = max(8, 1 << max(len(chunk) - 1, 0).bit_length())
+    """``chunk`` padded with zero rows to the next of 64, 256, 1024, ... (at most ``chunk_size``).
+
+    Each padded size is one more compilation; powers of 4 keep them few
+    (about six for any number of rows) at no more than four times the
+    arithmetic of a short last chunk.
+    """
+    size = 64
+    while size < len(chunk):
+        size *= 4
     size = min(size, max(chunk_size, len(chunk)))
     if size == len(chunk):
         return chunk
