@@ -290,11 +290,18 @@ def restore_seeds(model, encoded):
     for variable, value in zip(variables, encoded, strict=True):
         decoded = decode_value(value, "seed state")
         expected, shape = np.dtype(variable.dtype), tuple(variable.shape)
+        # Backends keep the state in different integer types (JAX: uint32,
+        # TensorFlow: int64): a file saved on one loads on another.
         if not (
-            isinstance(decoded, np.ndarray) and decoded.dtype == expected and decoded.shape == shape
+            isinstance(decoded, np.ndarray)
+            and decoded.dtype.kind in "iu"
+            and decoded.shape == shape
+            and np.array_equal(decoded.astype(expected).astype(decoded.dtype), decoded)
         ):
-            raise Refused(f"a random-layer state is not {expected} of shape {shape}.")
-        values.append(decoded)
+            raise Refused(
+                f"a random-layer state is not integers of shape {shape} fit for {expected}."
+            )
+        values.append(decoded.astype(expected))
     for variable, value in zip(variables, values, strict=True):
         variable.assign(value)
 
