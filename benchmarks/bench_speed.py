@@ -3,6 +3,11 @@
 Usage::
 
     python benchmarks/bench_speed.py DATA_DIR [--quick]
+    python benchmarks/bench_speed.py DATA_DIR --backends tensorflow,jax,torch [--mnist-epochs N]
+
+``--backends`` measures only the figures of issue 25, section (f), once per
+Keras backend, each in its own process (``KERAS_BACKEND`` is read when Keras
+is imported), and prints them side by side.
 
 DATA_DIR holds ``mnist.npz`` and ``tabular/adbench_http.npz``
 (``../shared/data`` from the project root). Everything is measured in one
@@ -69,8 +74,10 @@ before/after comparison.
 """
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -79,24 +86,24 @@ import tracemalloc
 import warnings
 from pathlib import Path
 
-import skae
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-# TensorFlow imported through skae, its start-up notes filtered (skae._quiet);
-# setting TF_CPP_MIN_LOG_LEVEL here would turn that filter off.
-skae.BaseAutoencoder  # noqa: B018
+import keras
+import numpy as np
+from joblib import parallel_config
+from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.neural_network import MLPRegressor
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-from joblib import parallel_config  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
-from sklearn.decomposition import PCA  # noqa: E402
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
-from sklearn.model_selection import GridSearchCV, train_test_split  # noqa: E402
-from sklearn.neural_network import MLPRegressor  # noqa: E402
+from skae import AutoencoderTransformer, _engine
+from skae._nn import assemble, build_dense_autoencoder
 
-from skae import AutoencoderTransformer  # noqa: E402
-from skae._engine import _tf_compiled as _compiled  # noqa: E402
-from skae._nn import assemble, build_dense_autoencoder  # noqa: E402
+if keras.backend.backend() == "tensorflow":  # its switch for sharing traces
+    from skae._engine import _tf_compiled as _compiled
+else:
+    _compiled = None
 
 SEED = 0
 # Both sides build the same randomly initialised network and train every epoch.
@@ -344,7 +351,7 @@ def new_model_table(digits_train, quick):
             )
         )
     epoch = max(0.0, (runs[1] - runs[0]) / 60)
-    _compiled.clear()
+    _engine.clear_traces()
     print(f"    one epoch's arithmetic (and validation): {epoch * 1e3:.1f} ms", flush=True)
     print(
         f"{'sharing':<10}{'fit 1':>9}{'fits 2..5 min':>15}{'median':>9}"
@@ -352,12 +359,16 @@ def new_model_table(digits_train, quick):
         flush=True,
     )
     results = {}
-    enabled = _compiled.ENABLED  # SKAE_SHARE_TRACES=0 leaves only the "off" row
-    for shared in (False, True) if enabled else (False,):
-        _compiled.ENABLED = shared
+    # SKAE_SHARE_TRACES=0 leaves only the "off" row; on another backend, one row
+    # (its own engine: JAX shares traces, PyTorch has none to share).
+    enabled = None if _compiled is None else _compiled.ENABLED
+    for shared in (False, True) if enabled else (enabled is None,):
+        if _compiled is not None:
+            _compiled.ENABLED = shared
         # The cache was cleared: fit 1 with sharing on traces, as a first fit does.
         times = [timed_fit(subsets[1 + i], SEED + i) for i in range(5)]
-        _compiled.ENABLED = enabled
+        if _compiled is not None:
+            _compiled.ENABLED = enabled
         later = times[1:]
         print(
             f"{'on' if shared else 'off':<10}{times[0]:>8.3f}s{min(later):>14.3f}s"
@@ -440,6 +451,102 @@ def grid_search_table(digits_train, digits_test, quick):
 
 
 # ----------------------------------------------------------------------
+# (f) the issue's figures on every Keras backend, side by side
+
+
+BACKENDS = ("tensorflow", "jax", "torch")
+FIGURE_NAMES = {
+    "digits_skae": "digits 200 epochs: skae fit, s",
+    "digits_keras": "digits 200 epochs: Model.fit(steps_per_execution), s",
+    "mnist_skae": "MNIST: skae fit, s",
+    "mnist_keras": "MNIST: Model.fit(steps_per_execution), s",
+    "mnist_ratio": "MNIST: Model.fit / skae (>= 1: skae no slower)",
+    "fixed_min": "fixed cost of fits 2-5, min, s",
+    "fixed_median": "fixed cost of fits 2-5, median, s",
+    "search_skae": "GridSearchCV skae (n_jobs=1), s",
+    "search_mlp": "GridSearchCV MLPRegressor (faster thread setting), s",
+    "transform10_ms": "transform of 10 rows, ms",
+}
+
+
+def backend_figures(digits_all, digits_train, mnist, mnist_epochs, with_mlp=True):
+    """The figures of issue 25 on the backend this process runs: a dict of FIGURE_NAMES."""
+    from threadpoolctl import threadpool_limits
+
+    figures = {}
+    (s_sec, _), (k_sec, _), ae = fit_both(digits_train, DIGITS_PARAMS)
+    figures["digits_skae"], figures["digits_keras"] = s_sec, k_sec
+    (s_sec, _), (k_sec, _), _ = fit_both(mnist, dict(MNIST_PARAMS, epochs=mnist_epochs))
+    figures["mnist_skae"], figures["mnist_keras"] = s_sec, k_sec
+    figures["mnist_ratio"] = k_sec / s_sec
+    figures["transform10_ms"] = per_call_seconds(lambda: ae.transform(digits_all[:10]), 9)[0] * 1e3
+    rng = np.random.RandomState(SEED)
+    subsets = [
+        digits_train[rng.permutation(len(digits_train))[: int(0.9 * len(digits_train))]]
+        for _ in range(6)
+    ]
+    params = dict(NEW_MODEL_PARAMS, n_iter_no_change=None)
+    one, many = (
+        min(
+            timeit.repeat(
+                lambda e=epochs: AutoencoderTransformer(random_state=SEED, epochs=e, **params).fit(
+                    subsets[0]
+                ),
+                number=1,
+                repeat=2,
+            )
+        )
+        for epochs in (1, 61)
+    )
+    epoch = max(0.0, (many - one) / 60)
+    _engine.clear_traces()
+    times = [timed_fit(subsets[1 + i], SEED + i) for i in range(5)]
+    figures["fixed_min"] = min(times[1:]) - epoch
+    figures["fixed_median"] = statistics.median(times[1:]) - epoch
+    searches_by_name = {name: rest for name, *rest in searches(quick=False)}
+    runs = [("skae", [None])] + ([("MLPRegressor", [1, None])] if with_mlp else [])
+    for name, limits in runs:
+        estimator, grid, fit_on_target = searches_by_name[name]
+        best = np.inf
+        for limit in limits:
+            search = GridSearchCV(estimator, grid, cv=3, n_jobs=1, scoring=negative_mse)
+            with warnings.catch_warnings(), threadpool_limits(limit):
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                start = time.perf_counter()
+                search.fit(digits_train, digits_train if fit_on_target else None)
+                best = min(best, time.perf_counter() - start)
+        figures["search_skae" if name == "skae" else "search_mlp"] = best
+    return figures
+
+
+def backends_table(data_dir, backends, mnist_epochs):
+    """Run :func:`backend_figures` once per backend, each in its own process; print a table."""
+    columns = {}
+    for index, backend in enumerate(backends):
+        env = dict(os.environ, KERAS_BACKEND=backend)
+        command = [sys.executable, __file__, data_dir, "--figures-child", str(mnist_epochs)]
+        if index:  # MLPRegressor runs no Keras: measured once, in the first process
+            command.append("--without-mlp")
+        if backend == "torch":
+            env.setdefault("OMP_NUM_THREADS", "1")  # see .ci/run: spinning threads
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        lines = [line for line in done.stdout.splitlines() if line.startswith("FIGURES ")]
+        if done.returncode or not lines:
+            print(f"{backend}: failed\n{done.stderr[-2000:]}", file=sys.stderr, flush=True)
+            continue
+        columns[backend] = json.loads(lines[-1][len("FIGURES ") :])
+        print(f"{backend} done, load average {os.getloadavg()[0]:.2f}", flush=True)
+    print(f"\n(f) issue 25's figures per Keras backend ({os.cpu_count()} CPU cores)\n")
+    print("| figure | " + " | ".join(columns) + " |")
+    print("|---|" + "---:|" * len(columns))
+    for key, label in FIGURE_NAMES.items():
+        cells = [
+            f"{columns[b][key]:.3g}" if key in columns[b] else "(first column)" for b in columns
+        ]
+        print(f"| {label} | " + " | ".join(cells) + " |")
+
+
+# ----------------------------------------------------------------------
 
 
 def load_data(data_dir, quick):
@@ -473,12 +580,30 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data_dir", help="folder holding mnist.npz and tabular/")
     parser.add_argument("--quick", action="store_true", help="short smoke run")
+    parser.add_argument(
+        "--backends",
+        help="comma-separated Keras backends: only the issue-25 figures, one process each",
+    )
+    parser.add_argument("--mnist-epochs", type=int, default=MNIST_PARAMS["epochs"])
+    parser.add_argument("--figures-child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--without-mlp", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.backends:
+        backends_table(args.data_dir, args.backends.split(","), args.mnist_epochs)
+        return
+    if args.figures_child is not None:
+        digits_all, digits_train, _, mnist = load_data(args.data_dir, False)
+        warm_up()
+        figures = backend_figures(
+            digits_all, digits_train, mnist, args.figures_child, not args.without_mlp
+        )
+        print("FIGURES " + json.dumps(figures), flush=True)
+        return
     require_data(args.data_dir, "mnist.npz", "tabular/adbench_http.npz")
     digits_all, digits_train, digits_test, mnist = load_data(args.data_dir, args.quick)
     print(
         f"keras {keras.__version__}, {os.cpu_count()} CPU cores, load average "
-        f"{os.getloadavg()[0]:.2f}, traces shared: {_compiled.ENABLED} "
+        f"{os.getloadavg()[0]:.2f}, traces shared: {_compiled and _compiled.ENABLED} "
         "(SKAE_SHARE_TRACES=0 turns sharing off)",
         flush=True,
     )

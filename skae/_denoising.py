@@ -3,6 +3,7 @@
 import warnings
 from numbers import Real
 
+import keras
 import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -302,7 +303,7 @@ random_state, verbose, **kwargs
             X_checked = _validation.check_array_like(X, "X", type(self).__name__)
         seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
         noisy = self._make_corruption(seed).corrupt(X_checked.astype("float32"))
-        noisy = np.asarray(noisy).astype(X_checked.dtype, copy=False)
+        noisy = keras.ops.convert_to_numpy(noisy).astype(X_checked.dtype, copy=False)
         return _validation.like_input(noisy, X, self)
 
     def score(self, X, y=None, sample_weight=None, *, X_clean=None):

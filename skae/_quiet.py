@@ -15,6 +15,7 @@ that TensorFlow's C++ code writes to) through a filter that drops the known
 start-up lines above and forwards every other line as it comes.
 """
 
+import json
 import os
 import re
 import sys
@@ -32,13 +33,32 @@ _NOISE = re.compile(
 )
 
 
+def configured_backend():
+    """The Keras backend that Keras will run on, found as Keras finds it, without importing it.
+
+    ``keras.backend.backend()`` once Keras is imported; before that
+    ``KERAS_BACKEND``, then the ``"backend"`` of ``keras.json`` in
+    ``KERAS_HOME`` (``~/.keras`` by default), then TensorFlow.
+    """
+    if "keras" in sys.modules:
+        return sys.modules["keras"].backend.backend()
+    if os.environ.get("KERAS_BACKEND"):
+        return os.environ["KERAS_BACKEND"]
+    home = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
+    try:
+        with open(os.path.join(home, "keras.json")) as file:
+            return json.load(file).get("backend", "tensorflow")
+    except (OSError, ValueError, AttributeError):
+        return "tensorflow"
+
+
 def import_tensorflow():
     """Import TensorFlow and find its devices, its start-up notes filtered.
 
     Does nothing when TensorFlow is already imported; filters nothing when
     ``TF_CPP_MIN_LOG_LEVEL`` was set by the user.
     """
-    if "tensorflow" in sys.modules:
+    if "tensorflow" in sys.modules or configured_backend() != "tensorflow":
         return
     if "TF_CPP_MIN_LOG_LEVEL" in os.environ:
         _load()

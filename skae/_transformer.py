@@ -178,10 +178,11 @@ class AutoencoderTransformer(TransformerMixin, _BaseAutoencoder):
 
     Notes
     -----
-    Training uses Keras on the TensorFlow backend, in float32. ``transform``
-    and ``inverse_transform`` return float32 for float32 input and float64
-    otherwise. Results with an int ``random_state`` are bit-identical on CPU;
-    GPUs may differ in the last bits.
+    Training uses Keras on the backend it is configured with (TensorFlow,
+    JAX or PyTorch), in float32. ``transform`` and ``inverse_transform``
+    return float32 for float32 input and float64 otherwise. Results with an
+    int ``random_state`` are bit-identical on CPU within one backend; other
+    backends and GPUs may differ in the last bits.
 
     Examples
     --------

@@ -1,5 +1,6 @@
 """VariationalAutoencoder: KL in the loss, means as codes, sampling, the ELBO."""
 
+import keras
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
@@ -24,14 +25,16 @@ def fitted(request, make_estimator, digits_X):
 
 def _moments(vae, X):
     """The encoder's means and log-variances of rows of X."""
-    return np.asarray(vae.encoder_(vae.scaler_.transform(X).astype("float32")), dtype=float)
+    codes = vae.encoder_(vae.scaler_.transform(X).astype("float32"))
+    return keras.ops.convert_to_numpy(codes).astype(float)
 
 
 def test_the_kl_term_is_in_the_loss(fitted, digits_X):
-    kl = np.asarray(kl_divergence(_moments(fitted, digits_X)))
+    kl = keras.ops.convert_to_numpy(kl_divergence(_moments(fitted, digits_X)))
     assert np.all(np.isfinite(kl)) and kl.mean() > 0
     fitted.model_(fitted.scaler_.transform(digits_X[:50]).astype("float32"))
     (penalty,) = fitted.model_.losses
+    penalty = keras.ops.convert_to_numpy(penalty)
     # beta * mean KL, per column and times 2 for the Gaussian's 1/2: the loss is
     # -ELBO / n_features.
     expected = 2.0 * fitted.beta / digits_X.shape[1] * np.mean(kl[:50])
@@ -43,7 +46,7 @@ def test_beta_weighs_the_kl_term(make_estimator, digits_X, global_random_seed):
         vae = make_estimator(
             VariationalAutoencoder, **VAE, beta=beta, random_state=global_random_seed
         ).fit(digits_X)
-        return float(np.mean(kl_divergence(_moments(vae, digits_X))))
+        return float(np.mean(keras.ops.convert_to_numpy(kl_divergence(_moments(vae, digits_X)))))
 
     assert mean_kl(5.0) < 0.5 * mean_kl(0.1)
 
@@ -75,9 +78,10 @@ def test_score_samples_is_the_elbo_of_the_scaled_rows(fitted, digits_X):
     rows = digits_X[:30]
     scaled = fitted.scaler_.transform(rows)
     moments = _moments(fitted, rows)
-    reconstruction = np.asarray(fitted.decoder_(moments[:, :2].astype("float32")), dtype=float)
+    decoded = fitted.decoder_(moments[:, :2].astype("float32"))
+    reconstruction = keras.ops.convert_to_numpy(decoded).astype(float)
     nll = 0.5 * np.sum((scaled - reconstruction) ** 2, axis=1) + 32 * np.log(2 * np.pi)
-    expected = -(nll + np.asarray(kl_divergence(moments)))
+    expected = -(nll + keras.ops.convert_to_numpy(kl_divergence(moments)))
     np.testing.assert_allclose(fitted.score_samples(rows), expected, rtol=1e-4)
     assert fitted.score(rows) == pytest.approx(expected.mean(), rel=1e-4)
 

@@ -16,8 +16,8 @@ Backend-neutral (Keras and NumPy, in :mod:`._training`):
   ``random_state`` gives the same bits whatever the machine's thread settings.
 
 The seam, the functions that one backend implementation provides (chosen by
-``keras.backend.backend()`` in :mod:`._backend`, the one dispatch point;
-TensorFlow's is :mod:`._tensorflow`). An implementation must honour:
+``keras.backend.backend()`` in :mod:`._backend`, the one dispatch point:
+:mod:`._tensorflow`, :mod:`._jax`, :mod:`._torch`). An implementation must honour:
 
 ``fit_model(model, x, y, seed=None, **fit_args) -> keras.callbacks.History``
     Train the compiled single-input, single-output ``model`` on NumPy arrays
@@ -42,8 +42,8 @@ TensorFlow's is :mod:`._tensorflow`). An implementation must honour:
     and count them (``{"traced": int, "shared": int, "unshareable": int}``;
     a backend without such a cache returns zeros).
 
-Importing this package on a backend without an implementation raises
-``ImportError`` naming the fix.
+Importing this package on a backend that cannot train (NumPy, OpenVINO)
+raises ``ImportError`` naming the fix.
 """
 
 from ._backend import (

@@ -1,12 +1,12 @@
 """The one dispatch point from the engine's functions to a backend's implementation.
 
-The implementation is chosen once, on import, by ``keras.backend.backend()``.
-Only TensorFlow has one today (:mod:`skae._engine._tensorflow`); any other
-backend is refused here with the error that names the fix. A backend added
-later (``_jax.py``, ``_torch.py``, or a plain ``Model.fit``/``predict_on_batch``
-fallback) is one more entry of ``_IMPLEMENTATIONS`` and a module honouring the
-contract in :mod:`skae._engine`'s docstring; nothing outside this package
-changes.
+The implementation is chosen once, on import, by ``keras.backend.backend()``:
+TensorFlow (:mod:`._tensorflow`: one compiled call per epoch, graphs shared
+by an architecture), JAX (:mod:`._jax`: jitted stateless epochs, shared by an
+architecture) and PyTorch (:mod:`._torch`: the model's own steps without a
+data pipeline). Each falls back on :mod:`._generic` (``Model.fit``) for what
+its own loop cannot honour. Keras' other backends (NumPy, OpenVINO) cannot
+train and are refused here with the error that names the fix.
 """
 
 import importlib
@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 # keras.backend.backend() -> the module (in this package) that implements the contract.
-_IMPLEMENTATIONS = {"tensorflow": "._tensorflow"}
+_IMPLEMENTATIONS = {"tensorflow": "._tensorflow", "jax": "._jax", "torch": "._torch"}
 
 
 def name():
@@ -34,11 +34,11 @@ def name():
 def _implementation():
     backend = name()
     if backend not in _IMPLEMENTATIONS:
-        # The compiled loops and the inference path are TensorFlow functions.
+        # Keras' NumPy and OpenVINO backends run inference only: no training.
         raise ImportError(
-            f"skae needs Keras' TensorFlow backend, but Keras runs on "
+            f"skae trains on Keras' TensorFlow, JAX or PyTorch backend, but Keras runs on "
             f"{backend!r} (KERAS_BACKEND or ~/.keras/keras.json). "
-            "Set KERAS_BACKEND=tensorflow before importing skae or Keras."
+            "Set KERAS_BACKEND=tensorflow, jax or torch before importing skae or Keras."
         )
     return importlib.import_module(_IMPLEMENTATIONS[backend], __package__)
 

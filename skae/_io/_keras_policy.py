@@ -27,6 +27,8 @@ nothing. :func:`deserialize` rebuilds a checked configuration with Keras'
 ``safe_mode``.
 """
 
+import re
+
 import keras
 
 from .. import _nn  # noqa: F401 - registers skae's Keras objects
@@ -38,6 +40,9 @@ except ImportError:  # pragma: no cover - another Keras layout: no functional mo
     Functional = None
 
 __all__ = ["NAMESPACES", "check_config", "deserialize", "is_saveable_object"]
+
+# Where a backend keeps its own optimizer classes (PyTorch's torch_adam, ...).
+_BACKEND_OPTIMIZER = re.compile(r"keras\.src\.backend\.\w+\.optimizers(\.\w+)*")
 
 # Module name as written in a configuration -> (public module, required base class).
 NAMESPACES = {
@@ -218,9 +223,46 @@ def deserialize(config, where, bases=PARAMETER_BASES):
         )
     check_config(config, where)
     obj = keras.saving.deserialize_keras_object(config, safe_mode=True)
-    if type(obj) is not cls:
+    if not _made_by(type(obj), cls):
         raise Refused(f"{where} did not give a {cls.__name__}.")
     return obj
+
+
+def _made_by(made, cls):
+    """Whether ``cls(...)`` makes instances of ``made``: itself, or its backend's own subclass."""
+    return made is cls or (
+        issubclass(made, cls)
+        and _BACKEND_OPTIMIZER.fullmatch(made.__module__) is not None
+        and made.__name__ == cls.__name__
+    )
+
+
+def name_public_optimizers(config):
+    """Rename backend optimizer modules to ``keras.optimizers`` in ``config``, in place.
+
+    On PyTorch, ``keras.optimizers.Adam`` is a subclass that Keras writes
+    under its private module (``keras.src.backend.torch.optimizers.torch_adam``),
+    which another backend cannot import and this policy refuses;
+    ``keras.optimizers`` names the same optimizer on every backend. Returns
+    whether anything was renamed.
+    """
+    changed = False
+    if isinstance(config, dict):
+        module, name = config.get("module"), config.get("class_name")
+        if (
+            isinstance(module, str)
+            and isinstance(name, str)
+            and _BACKEND_OPTIMIZER.fullmatch(module)
+            and isinstance(getattr(keras.optimizers, name, None), type)
+        ):
+            config["module"] = "keras.optimizers"
+            changed = True
+        for item in config.values():
+            changed = name_public_optimizers(item) or changed
+    elif isinstance(config, list):
+        for item in config:
+            changed = name_public_optimizers(item) or changed
+    return changed
 
 
 def serialize(value, where):
@@ -230,6 +272,7 @@ def serialize(value, where):
     import json
 
     config = json.loads(json.dumps(keras.saving.serialize_keras_object(value)))
+    name_public_optimizers(config)
     try:
         check_config(config, where)
         cls = resolve(config, where)
@@ -238,7 +281,7 @@ def serialize(value, where):
             f"save() cannot store {where} = {value!r} without pickle: {error} Use a "
             "built-in Keras object, or pickle/joblib for custom ones."
         ) from None
-    if cls is not type(value):
+    if not _made_by(type(value), cls):
         raise TypeError(
             f"save() cannot store {where} = {value!r} without pickle: it is a subclass of "
             f"{cls.__name__}. Use a built-in Keras object, or pickle/joblib for custom ones."

@@ -19,10 +19,12 @@ forward pass of a row of zeros. Every refusal raises
 """
 
 import io
+import json
 import math
 import os
 import tempfile
 import warnings
+import zipfile
 
 import keras
 import numpy as np
@@ -102,6 +104,7 @@ def keras_bytes(model):
     with tempfile.TemporaryDirectory() as folder:
         model_path = os.path.join(folder, MODEL)
         model.save(model_path)
+        _name_public_optimizers(model_path)
         with open(model_path, "rb") as file:
             model_bytes = file.read()
     if len(model_bytes) > MAX_NETWORK:
@@ -122,6 +125,30 @@ def keras_bytes(model):
             "loss and optimizer, or pickle/joblib for custom objects."
         ) from None
     return model_bytes
+
+
+def _name_public_optimizers(model_path):
+    """Name a backend's own optimizer class by its public name, in the saved config.json.
+
+    On PyTorch, ``keras.optimizers.Adam`` is a subclass that Keras writes
+    under its private module (``keras.src.backend.torch.optimizers.torch_adam``),
+    which another backend cannot import and the loader's policy refuses.
+    ``keras.optimizers`` names the same optimizer on every backend, so a file
+    saved on any backend loads on any other.
+    """
+    with zipfile.ZipFile(model_path) as archive:
+        members = [(info, archive.read(info)) for info in archive.infolist()]
+    changed = False
+    for index, (info, data) in enumerate(members):
+        if info.filename == "config.json":
+            config = json.loads(data)
+            changed = _keras_policy.name_public_optimizers(config)
+            members[index] = (info, json.dumps(config).encode())
+    if not changed:
+        return
+    with zipfile.ZipFile(model_path, "w") as archive:
+        for info, data in members:
+            archive.writestr(info, data)
 
 
 def seed_states(model):
@@ -388,7 +415,12 @@ def _check_network(model, estimator, n_features):
         output = network(zeros, training=False)
         if isinstance(output, (list, tuple)) or not hasattr(output, "shape"):
             raise Refused(f"its {label} does not give one output.")
-        output = keras.ops.convert_to_numpy(output)
+        with warnings.catch_warnings():
+            # PyTorch's Tensor.__array__ lacks NumPy 2's copy keyword, and Keras'
+            # convert_to_numpy calls np.array on it: a DeprecationWarning per call
+            # (torch 2.13, numpy 2.4), about their code, not this file.
+            warnings.filterwarnings("ignore", "__array__ implementation", DeprecationWarning)
+            output = keras.ops.convert_to_numpy(output)
         if output.shape != (1, expected) or not np.isfinite(output).all():
             raise Refused(f"its {label} does not give {expected} finite values for a row of zeros.")
 
@@ -410,11 +442,18 @@ def restore_seeds(model, encoded):
     for variable, value in zip(variables, encoded, strict=True):
         decoded = decode_value(value, "seed state")
         expected, shape = np.dtype(variable.dtype), tuple(variable.shape)
+        # Backends keep the state in different integer types (JAX: uint32,
+        # TensorFlow: int64): a file saved on one loads on another.
         if not (
-            isinstance(decoded, np.ndarray) and decoded.dtype == expected and decoded.shape == shape
+            isinstance(decoded, np.ndarray)
+            and decoded.dtype.kind in "iu"
+            and decoded.shape == shape
+            and np.array_equal(decoded.astype(expected).astype(decoded.dtype), decoded)
         ):
-            raise Refused(f"a random-layer state is not {expected} of shape {shape}.")
-        values.append(decoded)
+            raise Refused(
+                f"a random-layer state is not integers of shape {shape} fit for {expected}."
+            )
+        values.append(decoded.astype(expected))
     for variable, value in zip(variables, values, strict=True):
         variable.assign(value)
 

@@ -147,6 +147,7 @@ class Corruption(layers.Layer):
 
     def corrupt(self, inputs):
         """Return a corrupted copy of ``inputs``, whatever the training flag."""
+        inputs = keras.ops.convert_to_tensor(inputs)  # NumPy rows too, on any backend
         if self.scale is None:
             return self._corrupt(inputs)
         scale = keras.ops.convert_to_tensor(self.scale, dtype=inputs.dtype)

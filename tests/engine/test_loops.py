@@ -15,6 +15,12 @@ from skae._engine._tf_inference import predict_arrays
 from skae._engine._tf_loops import fit_arrays, fit_model
 from skae._nn import assemble, build_dense_autoencoder
 
+# The other backends have their own engines, tested by tests/engine/test_backends.py.
+pytestmark = pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="TensorFlow's compiled epoch loop (skae/_engine/_tf_loops.py) runs on TensorFlow only",
+)
+
 N_ROWS, N_FEATURES, BATCH_SIZE = 150, 8, 32
 
 

@@ -25,6 +25,12 @@ from skae import (
 from skae._engine._tf_inference import predict_arrays
 from skae._engine._tf_loops import fit_arrays
 
+# The other backends have their own engines, tested by tests/engine/test_backends.py.
+pytestmark = pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="TensorFlow's shared graphs (skae/_engine/_tf_compiled.py) exist on TensorFlow only",
+)
+
 N_FEATURES = 8
 
 

@@ -98,7 +98,7 @@ def test_assemble_chains_the_halves_which_share_its_weights(build, shape):
     assert split_autoencoder(autoencoder) == (encoder, decoder)
     # Training the autoencoder trains its halves.
     autoencoder.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
-    before = encoder(ROWS[:5]).numpy()
+    before = keras.ops.convert_to_numpy(encoder(ROWS[:5]))
     autoencoder.fit(ROWS, ROWS, epochs=1, verbose=0)
     assert not np.allclose(encoder(ROWS[:5]), before)
 
@@ -134,7 +134,7 @@ def test_l1_adds_the_code_penalty_to_the_losses():
     encoder, decoder = build_dense_autoencoder(64, 2, hidden_layer_sizes=(8,), l1=0.5, seed=0)
     autoencoder = assemble(encoder, decoder)
     autoencoder(ROWS[:10])
-    codes = encoder(ROWS[:10]).numpy()
+    codes = keras.ops.convert_to_numpy(encoder(ROWS[:10]))
     (penalty,) = autoencoder.losses
     assert float(penalty) == pytest.approx(0.5 * np.abs(codes).sum() / 10, rel=1e-5)
 
