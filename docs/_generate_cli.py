@@ -123,11 +123,7 @@ def _run_skae(args, options, lines, state):
     if "stdout" in options:
         shown += f" > {options['stdout']}"
     lines.append(shown)
-    stdout = (
-        open(options["stdout"], "w")
-        if "stdout" in options
-        else _Recorder("out", log)
-    )
+    stdout = open(options["stdout"], "w") if "stdout" in options else _Recorder("out", log)
     with (
         stdout,
         contextlib.redirect_stdout(stdout),
