@@ -57,15 +57,15 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
-from scipy.stats import rankdata  # noqa: E402
-from sklearn.covariance import LedoitWolf, MinCovDet  # noqa: E402
-from sklearn.decomposition import PCA  # noqa: E402
-from sklearn.ensemble import IsolationForest  # noqa: E402
-from sklearn.metrics import average_precision_score, roc_auc_score  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
-from sklearn.neighbors import LocalOutlierFactor, NearestNeighbors  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
+import numpy as np
+from scipy.stats import rankdata
+from sklearn.covariance import LedoitWolf, MinCovDet
+from sklearn.decomposition import PCA
+from sklearn.ensemble import IsolationForest
+from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.model_selection import train_test_split
+from sklearn.neighbors import LocalOutlierFactor, NearestNeighbors
+from sklearn.preprocessing import StandardScaler
 
 SEEDS = (0, 1, 2)
 SIZES = ("64", "256", "1024", "full")

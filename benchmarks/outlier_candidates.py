@@ -48,12 +48,12 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-import bench_outliers as bench  # noqa: E402
-from sklearn.covariance import LedoitWolf, MinCovDet  # noqa: E402
-from sklearn.decomposition import PCA  # noqa: E402
-from sklearn.ensemble import IsolationForest  # noqa: E402
-from sklearn.neighbors import NearestNeighbors  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
+import bench_outliers as bench
+from sklearn.covariance import LedoitWolf, MinCovDet
+from sklearn.decomposition import PCA
+from sklearn.ensemble import IsolationForest
+from sklearn.neighbors import NearestNeighbors
+from sklearn.preprocessing import StandardScaler
 
 BASELINE_ORDER = ("IForest", "kNN", "MCD", "LOF", "PCA", "Ens3")
 
