@@ -50,5 +50,5 @@ def threshold(normality, contamination):
     if contamination == "auto":
         anomaly = -normality
         q1, q3 = np.percentile(anomaly, [25, 75])
-        return float(-(q3 + 1.5 * (q3 - q1)))
+        return float(-(q3 + 3.0 * (q3 - q1)))
     return float(np.percentile(normality, 100 * contamination))
