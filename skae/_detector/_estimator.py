@@ -423,6 +423,8 @@ feature_names_in_
         scores them; the anomalies are in its own units (its scaling, its
         ``s_j``), as the first network's are for new rows.
         """
+        if not hasattr(X, "shape") and not hasattr(X, "__len__"):
+            X = np.asarray(X)  # array-likes such as scikit-learn's _NotAnArray
         kept = np.arange(_validation.n_rows(X))
         if sample_weight is not None:
             kept = kept[np.asarray(sample_weight) > 0]
