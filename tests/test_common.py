@@ -9,6 +9,7 @@ import pytest
 from sklearn.utils.estimator_checks import estimator_checks_generator
 
 from skae import (
+    AutoencoderOutlierDetector,
     AutoencoderTransformer,
     DenoisingAutoencoder,
     VariationalAutoencoder,
@@ -40,6 +41,15 @@ LIMITS = {
         "inverse_transform(transform(X)) does (shape (n_samples, n_features))."
     ),
     ("check_estimator_sparse_matrix", RECONSTRUCTING): ("As check_estimator_sparse_array."),
+    ("check_outliers_fit_predict", (AutoencoderOutlierDetector,)): (
+        "A float contamination c sets offset_ at the (1 - c) quantile of the training "
+        "rows' OUT-OF-FOLD anomalies (issue 23: a threshold that describes new rows), "
+        "so fit_predict on the training rows themselves flags another share than c; "
+        "the check counts exactly c of them, IsolationForest's in-sample contract."
+    ),
+    ("check_outliers_train", (AutoencoderOutlierDetector,)): (
+        "As check_outliers_fit_predict: the check counts the in-sample share."
+    ),
     ("check_do_not_raise_errors_in_init_or_set_params", ALL): (
         "skae raises TypeError at construction for a keyword that is neither a "
         "parameter nor routed (model__, optimizer__, ...), as Python does for any "

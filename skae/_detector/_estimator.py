@@ -451,6 +451,11 @@ feature_names_in_
         """
         filled = self._filled(scaled).astype(np.float64)
         n = len(filled)
+        if n < 2:
+            raise ValueError(
+                f"AutoencoderOutlierDetector cross-fits its terms, which needs at least "
+                f"2 samples; got {n} sample."
+            )
         self.residual_scale_ = scores.residual_scales(self._residuals(self.model_, scaled))
         out_of_fold = self._cross_fitted_terms(filled, seed)
         rng = check_random_state(seed)
@@ -468,6 +473,8 @@ feature_names_in_
             rows, ae = held_ae
             out_of_fold = np.vstack([out_of_fold[:, rows], ae[None]])
         self.term_median_, self.term_spread_ = scores.normalisers(out_of_fold)
+        if len(self.reference_rows_):
+            self._reference_index()  # built here, so that predict changes nothing
         self._set_threshold(self._combine(out_of_fold))
 
     def _cross_fitted_terms(self, filled, seed):
