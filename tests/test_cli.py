@@ -869,7 +869,7 @@ def test_head_closing_the_pipe_exits_zero_quietly(tmp_path, model_path):
         stderr=subprocess.PIPE,
         env=CLEAN_ENV,
     )
-    assert process.stdout.readline() == b"row,score,label\n"
+    assert process.stdout.readline() == b"row,score,label,p_value\n"
     process.stdout.close()
     assert process.wait(timeout=120) == 0
     # Nothing on stderr: no error, and none of TensorFlow's start-up lines.
@@ -920,8 +920,9 @@ def test_calibrated_detector_adds_a_p_value_column(capsys, tmp_path, files):
     # The smallest p-values go to the lowest scores.
     order = np.argsort(scores["score"].to_numpy())
     assert np.all(np.diff(scores["p_value"].to_numpy()[order]) >= 0)
+    # without calibration rows: p-values against the out-of-fold training scores
     status, _, _ = run(capsys, "score", files["csv"], "-o", out, *TRAIN)
-    assert "p_value" not in read_csv(out).columns
+    assert "p_value" in read_csv(out).columns
 
 
 def test_explain_names_the_columns_of_flagged_rows(capsys, tmp_path, files):
@@ -931,7 +932,10 @@ def test_explain_names_the_columns_of_flagged_rows(capsys, tmp_path, files):
     status, _, err = run(capsys, "explain", files["csv"], "--model", model, "--top-k", 2, "-o", out)
     assert status == 0, err
     why = read_csv(out)
-    assert list(why.columns) == ["row", "rank", "column", "contribution", "value", "expected"]
+    assert list(why.columns) == [
+        *["row", "rank", "column", "contribution", "value", "expected"],
+        *["isolation", "neighbours", "covariance", "autoencoder"],
+    ]
     flagged = skae.load(model).predict(read_csv(files["csv"])[COLUMNS]) == -1
     assert sorted(set(why["row"])) == list(np.flatnonzero(flagged))
     assert set(why["rank"]) == {1, 2} and set(why["column"]) <= set(COLUMNS)
