@@ -41,7 +41,11 @@ Detectors, all with their default parameters, the same for every table:
   and MCD, each normalised on the training rows' own scores (kNN's with each
   training row not its own neighbour);
 - ``skae``: ``skae.AutoencoderOutlierDetector(random_state=seed)``
-  (``--skae-params`` adds parameters, as JSON).
+  (``--skae-params`` adds parameters, as JSON): candidate ``CF-Ens3+AE``;
+- ``skae-classical``: the same detector without its autoencoder term (a
+  benchmark-only subclass: isolation, neighbours and covariance terms,
+  cross-fitted normalisation and threshold): candidate ``CF-Ens3``, the
+  ablation that says what the autoencoder term earns.
 
 The results JSON (``--out``) keeps every split's figures, so that a later run
 (e.g. ``benchmarks/outlier_candidates.py``) can be compared table by table.
@@ -53,6 +57,7 @@ import os
 import sys
 import time
 import warnings
+from functools import partial
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -188,16 +193,25 @@ def ens3(split):
     return -total / 3, None
 
 
-def skae_detector(split, params):
+def skae_detector(split, params, classical=False):
     from skae import AutoencoderOutlierDetector  # public API only
 
-    detector = AutoencoderOutlierDetector(random_state=split.seed, **params)
-    detector.fit(split.X_train)
+    cls = AutoencoderOutlierDetector
+    if classical:  # the ablation: the same detector, its autoencoder term left out
+
+        class ClassicalTerms(AutoencoderOutlierDetector):
+            _autoencoder_term = False
+
+        cls = ClassicalTerms
+    detector = cls(random_state=split.seed, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # few rows under the threshold
+        detector.fit(split.X_train)
     return detector.score_samples(split.X_test), detector.predict(split.X_test) == -1
 
 
 BASELINES = {"IForest": iforest, "kNN": knn, "MCD": mcd, "LOF": lof, "PCA": pca, "Ens3": ens3}
-DETECTORS = (*BASELINES, "skae")
+DETECTORS = (*BASELINES, "skae", "skae-classical")
 
 
 def pool_tables(data_dir, pool, families):
@@ -270,7 +284,7 @@ def _flag_rules(flags):
     return {"flagged": flags}
 
 
-def run(data_dir, pool, sizes, families, detectors, jobs=1, tables=None):
+def run(data_dir, pool, sizes, families, detectors, jobs=1, tables=None, partial_out=None):
     """{family: {size: {table: {detector: record}}}} and the skipped {family: {size: [table]}}."""
     paths = pool_tables(data_dir, pool, families)
     jobs_list = [
@@ -289,6 +303,9 @@ def run(data_dir, pool, sizes, families, detectors, jobs=1, tables=None):
 
     def one(family, path):
         answer = evaluate_table(path, sizes, detectors)
+        if partial_out:  # every table's figures as it finishes, in case the run is cut short
+            with open(partial_out, "a") as stream:
+                stream.write(json.dumps({"family": family, "table": path.stem, **answer}) + "\n")
         print(
             f"{family}/{path.stem}: "
             + ", ".join(
@@ -412,11 +429,20 @@ def main():
     args = parser.parse_args()
     skae_params = json.loads(args.skae_params)
     detectors = {
-        d: BASELINES[d] if d in BASELINES else (lambda s: skae_detector(s, skae_params))
+        d: BASELINES[d]
+        if d in BASELINES
+        else partial(skae_detector, params=skae_params, classical=d == "skae-classical")
         for d in args.detectors
     }
     results, skipped = run(
-        args.data_dir, args.pool, args.sizes, args.families, detectors, args.jobs, args.tables
+        args.data_dir,
+        args.pool,
+        args.sizes,
+        args.families,
+        detectors,
+        args.jobs,
+        args.tables,
+        partial_out=args.out and args.out + ".partial.jsonl",
     )
     command = "python " + " ".join(sys.argv)
     print(f"# bench_outliers: pool {args.pool}\n\ncommand: `{command}`")

@@ -5,8 +5,8 @@ Outliers without a guessed threshold: p-values and reasons
 
 Most outlier detectors ask for the share of outliers (``contamination``)
 before they can label a row. :class:`skae.AutoencoderOutlierDetector` can do
-without: ``contamination="auto"`` draws Tukey's fence on the training rows'
-anomalies, and its conformal :meth:`~skae.AutoencoderOutlierDetector.p_values`
+without: ``contamination="auto"`` draws the far fence ``Q3 + 3 IQR`` on the
+training rows' out-of-fold anomalies, and its conformal :meth:`~skae.AutoencoderOutlierDetector.p_values`
 with :func:`skae.benjamini_hochberg` flag rows with the share of false alarms
 among the flagged ones under control. :meth:`~skae.AutoencoderOutlierDetector.explain`
 then says which columns made each flagged row stand out.
@@ -58,7 +58,7 @@ print(
 # -------------------------------------
 # Both detectors are fitted on the training rows, then calibrated on rows the
 # network has not seen, like the new rows: their scores set the threshold.
-# One draws Tukey's fence there, ``contamination="auto"``; the other flags a
+# One draws the far fence there, ``contamination="auto"``; the other flags a
 # guessed 10% of them.
 auto = AutoencoderOutlierDetector(contamination="auto", random_state=0)
 auto.fit(X_train).calibrate(X_cal)

@@ -36,7 +36,7 @@ def test_set_output_decides_for_every_input(container, kind):
 
 
 def test_per_feature_errors_and_corruption_follow_the_same_rule():
-    detector = AutoencoderOutlierDetector(epochs=2, n_members=2, random_state=0).fit(FRAME)
+    detector = AutoencoderOutlierDetector(epochs=2, random_state=0).fit(FRAME)
     assert isinstance(
         detector.reconstruction_error(pl.DataFrame(FRAME), per_feature=True), pl.DataFrame
     )

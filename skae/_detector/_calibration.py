@@ -1,7 +1,7 @@
 """The detector's threshold and its calibration, as functions of arrays.
 
 The threshold ``offset_`` from ``contamination`` (a fraction of rows, or
-Tukey's fence: :func:`threshold`), the calibration rows held out of training
+the far fence ``Q3 + 3 IQR``: :func:`threshold`), the calibration rows held out of training
 by ``calibration_fraction`` (:func:`hold_out`), and the split-conformal
 p-values computed against the calibration rows' scores
 (:func:`conformal_p_values`). :class:`skae.AutoencoderOutlierDetector`'s
@@ -46,9 +46,13 @@ def hold_out(X, sample_weight, fraction, seed):
 
 
 def threshold(normality, contamination):
-    """``offset_`` from rows' normality: ``contamination`` of them below, or Tukey's fence."""
+    """``offset_`` from rows' normality: ``contamination`` of them below, or ``Q3 + 3 IQR``.
+
+    The far fence (3 IQR, not Tukey's 1.5) for ``"auto"``: a default that
+    flags few normal rows where no share of outliers is assumed.
+    """
     if contamination == "auto":
         anomaly = -normality
         q1, q3 = np.percentile(anomaly, [25, 75])
-        return float(-(q3 + 1.5 * (q3 - q1)))
+        return float(-(q3 + 3.0 * (q3 - q1)))
     return float(np.percentile(normality, 100 * contamination))

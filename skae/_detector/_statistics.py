@@ -1,116 +1,148 @@
-"""The outlier detector's statistics: per-member terms, normalised on the training rows.
+"""The outlier detector's statistics: its four terms, their cross-fitting and normalisation.
 
-NumPy and scikit-learn only; the network's outputs come in as arrays. An
-ensemble of ``M`` autoencoders, each on its own columns, gives every row
-three kinds of evidence (the "terms"), each computed per member:
+NumPy and scikit-learn only; the network's outputs come in as arrays. Every
+term is an anomaly (bigger = more anomalous) of a scaled row:
 
-``reconstruction`` (Q)
-    The row's squared reconstruction error on the member's observed columns,
-    each divided by that column's mean error on the training rows, averaged.
-``code`` (T²)
-    The squared Mahalanobis distance of the row's code from the bulk of the
-    training codes: location and covariance re-estimated on the
-    ``support_fraction`` of codes closest to the previous estimate (three
-    concentration steps, as in MinCovDet), so the outliers among the
-    training rows do not set them.
+``isolation``
+    Minus IsolationForest's ``score_samples``. The fitted trees are kept as
+    plain arrays (:func:`forest_arrays`) and scored here in NumPy
+    (:func:`isolation_anomaly`), from the formulas of scikit-learn's
+    ``_iforest.py``: ``2 ** (-E[h(x)] / c(max_samples))`` where ``h`` is the
+    depth of the leaf a row reaches plus ``c(leaf size) - 1``.
 ``neighbours``
-    The distance of the (scaled) row to its k-th nearest training row, one
-    value shared by all members; a training row does not count as its own
-    neighbour.
+    The distance to the ``n_neighbors``-th nearest reference row.
+``covariance``
+    The square root of the robust Mahalanobis distance: MinCovDet where
+    ``d <= 100`` and ``n >= 5 d``, else (or where it fails) LedoitWolf.
+``autoencoder``
+    ``sqrt(mean_j r_j^2 / s_j^2)`` over a row's observed columns, ``r`` its
+    reconstruction residual and ``s_j`` the column's typical training
+    residual (:func:`residual_scales`).
 
-Each term of each member is centred by its median on the training rows and
-divided by its interquartile range there, so the terms share one unit; a
-row's anomaly is the mean of its terms, each averaged over the members.
+Each term is normalised by the median and interquartile range of its
+out-of-fold anomalies (rows scored by a model that never saw them):
+:func:`normalisers`.
 """
 
+import warnings
+
 import numpy as np
+from sklearn.covariance import LedoitWolf, MinCovDet
+from sklearn.ensemble import IsolationForest
 from sklearn.neighbors import NearestNeighbors
+from sklearn.utils import check_random_state
 
 __all__ = [
     "ReferenceIndex",
+    "average_path_length",
     "benjamini_hochberg",
-    "code_distances",
-    "column_scales",
-    "member_errors",
-    "nearest_distances",
-    "neighbour_distances",
+    "covariance_anomaly",
+    "fit_covariance",
+    "fit_forest",
+    "folds",
+    "isolation_anomaly",
+    "neighbour_anomaly",
     "normalisers",
-    "reconstruction_term",
-    "robust_codes",
+    "residual_anomaly",
+    "residual_scales",
 ]
 
-# Concentration steps of the robust code location and spread.
-_C_STEPS = 3
+# Largest number of columns, and fewest rows per column, for MinCovDet.
+_MCD_MAX_FEATURES = 100
+_MCD_ROWS_PER_FEATURE = 5
+# Most rows MinCovDet is fitted on (a seeded random sample beyond): its cost
+# grows with the rows, its estimate of at most 100 columns settles well before.
+_MCD_MAX_ROWS = 2_000
+# Columns of forest_arrays' node table.
+_LEFT, _RIGHT, _FEATURE, _THRESHOLD, _SAMPLES = range(5)
 
 
-def member_errors(scaled, reconstructions, masks):
-    """Squared errors ``(n, M, d)``: NaN where a cell is missing or not the member's."""
-    n, d = scaled.shape
-    members = len(masks)
-    predictions = reconstructions.reshape(n, members, d).astype(np.float64)
-    errors = (predictions - scaled[:, None, :].astype(np.float64)) ** 2
-    return np.where(masks[None] > 0, errors, np.nan)
+# ----------------------------------------------------------------------
+# cross-fitting
 
 
-def column_scales(errors):
-    """Each member's mean training error per column ``(M, d)``; 1 where it has none."""
-    with np.errstate(invalid="ignore"), _quiet():
-        scales = np.nanmean(errors, axis=0)
-    floor = 1e-12 + 1e-6 * np.nanmax(scales, initial=0.0)
-    return np.where(np.isnan(scales), 1.0, np.maximum(scales, floor))
+def folds(n, seed):
+    """Fold number of each of ``n`` rows: ``K = min(5, n // 8)`` folds, at least 2, seeded."""
+    k = max(2, min(5, n // 8))
+    fold = np.arange(n) % k
+    return check_random_state(seed).permutation(fold)
 
 
-def reconstruction_term(errors, scales):
-    """Q per row and member ``(n, M)``: mean relative error over the member's observed columns."""
-    relative = errors / scales[None]
-    observed = ~np.isnan(relative)
-    totals = np.where(observed, relative, 0.0).sum(axis=2)
-    return totals / np.maximum(observed.sum(axis=2), 1)
+# ----------------------------------------------------------------------
+# isolation
 
 
-def robust_codes(codes, support_fraction):
-    """Per member, a robust location ``(M, k)`` and precision ``(M, k, k)`` of the codes."""
-    locations, precisions = [], []
-    for member in np.moveaxis(codes, 1, 0):
-        chosen = np.ones(len(member), dtype=bool)
-        for _ in range(_C_STEPS + 1):
-            location, precision = _location_precision(member[chosen])
-            distances = _mahalanobis(member, location, precision)
-            chosen = distances <= np.quantile(distances, support_fraction)
-        locations.append(location)
-        precisions.append(precision)
-    return np.array(locations), np.array(precisions)
+def fit_forest(x, seed):
+    """``(nodes, starts, max_samples)``: an IsolationForest's trees as plain arrays."""
+    forest = IsolationForest(random_state=seed).fit(x)
+    return forest_arrays(forest)
 
 
-def _location_precision(codes):
-    location = codes.mean(axis=0)
-    if len(codes) < 2:
-        return location, np.zeros((codes.shape[1], codes.shape[1]))
-    return location, np.linalg.pinv(np.atleast_2d(np.cov(codes, rowvar=False)))
+def forest_arrays(forest):
+    """The trees of a fitted IsolationForest (``max_features=1.0``) as arrays.
+
+    ``nodes`` ``(total nodes, 5)``: each node's left and right child (-1 at
+    a leaf), feature, threshold and number of training rows, the trees one
+    after the other; ``starts`` ``(n_trees + 1,)``: where each tree begins.
+    """
+    tables = []
+    for tree in forest.estimators_:
+        t = tree.tree_
+        tables.append(
+            np.column_stack(
+                [t.children_left, t.children_right, t.feature, t.threshold, t.n_node_samples]
+            ).astype(np.float64)
+        )
+    starts = np.cumsum([0] + [len(table) for table in tables]).astype(np.float64)
+    return np.vstack(tables), starts, float(forest.max_samples_)
 
 
-def _mahalanobis(codes, location, precision):
-    centred = codes - location
-    return np.einsum("ij,jk,ik->i", centred, precision, centred)
+def average_path_length(n):
+    """``c(n)``: the mean depth of an unsuccessful search in a binary tree of ``n`` rows."""
+    n = np.asarray(n, dtype=np.float64)
+    c = np.zeros_like(n)
+    c = np.where(n == 2, 1.0, c)
+    big = n > 2
+    safe = np.where(big, n, 3.0)
+    return np.where(big, 2.0 * (np.log(safe - 1.0) + np.euler_gamma) - 2.0 * (safe - 1.0) / safe, c)
 
 
-def code_distances(codes, locations, precisions):
-    """T² per row and member ``(n, M)``."""
-    return np.stack(
-        [_mahalanobis(codes[:, m], locations[m], precisions[m]) for m in range(len(locations))],
-        axis=1,
-    )
+def isolation_anomaly(x, nodes, starts, max_samples):
+    """Minus IsolationForest's ``score_samples`` of rows ``x``, from :func:`forest_arrays`."""
+    # The trees compare float32 values, as scikit-learn casts rows to float32.
+    x = np.asarray(x, dtype=np.float32).astype(np.float64)
+    n = len(x)
+    rows = np.arange(n)
+    depths = np.zeros(n)
+    starts = starts.astype(np.int64)
+    for begin, end in zip(starts[:-1], starts[1:], strict=True):
+        tree = nodes[begin:end]
+        left = tree[:, _LEFT].astype(np.int64)
+        node = np.zeros(n, dtype=np.int64)
+        depth = np.ones(n)  # the root's depth is 1, as compute_node_depths counts
+        active = left[node] >= 0
+        while active.any():
+            at = node[active]
+            goes_left = x[rows[active], tree[at, _FEATURE].astype(np.int64)] <= tree[at, _THRESHOLD]
+            node[active] = np.where(goes_left, left[at], tree[at, _RIGHT].astype(np.int64))
+            depth[active] += 1
+            active = left[node] >= 0
+        depths += depth + average_path_length(tree[node, _SAMPLES]) - 1.0
+    denominator = (len(starts) - 1) * average_path_length(max_samples)
+    return 2.0 ** (-depths / denominator)
+
+
+# ----------------------------------------------------------------------
+# neighbours
 
 
 class ReferenceIndex:
     """Nearest-neighbour search over fixed reference rows, fitted on first use, then reused.
 
-    One ``NearestNeighbors`` per number of neighbours asked for (the scores
-    ask for ``k + 1``, the explanations for ``k``), because scikit-learn's
-    ``algorithm="auto"`` chooses brute force or a tree from it: each query
-    returns exactly what a fresh ``NearestNeighbors(n_neighbors).fit(rows)``
-    would. Queries from several threads are safe; at worst two of them fit
-    the same index.
+    One ``NearestNeighbors`` per number of neighbours asked for, because
+    scikit-learn's ``algorithm="auto"`` chooses brute force or a tree from
+    it. Queries from several threads are safe; at worst two of them fit the
+    same index.
     """
 
     def __init__(self, rows):
@@ -126,47 +158,101 @@ class ReferenceIndex:
         return index.kneighbors(queries)
 
 
-def nearest_distances(rows, reference, n_neighbors):
-    """Sorted distances ``(n, q)`` of each row to its ``q`` nearest reference rows.
+def neighbour_anomaly(rows, reference, n_neighbors):
+    """Distance of each row to its ``n_neighbors``-th nearest reference row.
 
-    ``reference`` is the reference rows, or a :class:`ReferenceIndex` of them
-    to reuse. ``q`` is one more than ``n_neighbors`` (at most the reference's
-    size): as many as :func:`neighbour_distances` reads with or without
-    ``exclude_self``, so that one query serves both.
+    ``reference`` is the reference rows, or a :class:`ReferenceIndex` of them.
     """
     if not isinstance(reference, ReferenceIndex):
         reference = ReferenceIndex(reference)
-    n_reference = len(reference.rows)
-    k = max(1, min(n_neighbors, n_reference))
-    distances, _ = reference.kneighbors(rows, min(k + 1, n_reference))
-    return distances
+    k = max(1, min(n_neighbors, len(reference.rows)))
+    distances, _ = reference.kneighbors(rows, k)
+    return distances[:, -1]
 
 
-def neighbour_distances(nearest, n_reference, n_neighbors, exclude_self=None):
-    """Distance of each row to its ``n_neighbors``-th nearest reference row ``(n, 1)``.
+# ----------------------------------------------------------------------
+# covariance
 
-    ``nearest`` comes from :func:`nearest_distances` on a reference of
-    ``n_reference`` rows. ``exclude_self`` (a boolean mask over the rows)
-    marks rows that are in the reference themselves: their nearest neighbour,
-    themselves, is skipped.
+
+def fit_covariance(x, seed):
+    """``(location, precision)``: MinCovDet where it can be estimated, else LedoitWolf.
+
+    MinCovDet (at most 100 columns, at least 5 rows per column) is fitted on
+    at most 2,000 of the rows, a seeded random sample.
     """
-    k = min(n_neighbors, n_reference - 1) if exclude_self is not None else n_neighbors
-    k = max(1, min(k, n_reference))
-    if exclude_self is None:
-        return nearest[:, k - 1 : k]
-    last = np.where(exclude_self, min(k, nearest.shape[1] - 1), k - 1)
-    return nearest[np.arange(len(nearest)), last][:, None]
+    n, d = x.shape
+    if d <= _MCD_MAX_FEATURES and n >= _MCD_ROWS_PER_FEATURE * d:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                warnings.simplefilter("ignore", UserWarning)
+                rows = x
+                if n > _MCD_MAX_ROWS:
+                    keep = np.random.RandomState(seed).permutation(n)[:_MCD_MAX_ROWS]
+                    rows = x[np.sort(keep)]
+                mcd = MinCovDet(random_state=seed).fit(rows)
+            if np.all(np.isfinite(mcd.precision_)):
+                return mcd.location_.astype(np.float64), mcd.precision_.astype(np.float64)
+        except (ValueError, np.linalg.LinAlgError):
+            pass  # a singular support: LedoitWolf's shrunk estimate below
+    lw = LedoitWolf().fit(x)
+    return lw.location_.astype(np.float64), lw.precision_.astype(np.float64)
+
+
+def covariance_anomaly(x, location, precision):
+    """Square root of each row's Mahalanobis distance (never below 0)."""
+    centred = x - location
+    squared = np.einsum("ij,jk,ik->i", centred, precision, centred)
+    return np.sqrt(np.maximum(squared, 0.0))
+
+
+# ----------------------------------------------------------------------
+# autoencoder
+
+
+def residual_scales(residuals):
+    """``s_j``: sqrt of the median squared training residual per column, floored.
+
+    The floor ``max(1e-6, 1e-3 * median(s))`` keeps a column the network
+    reconstructs perfectly from dividing by 0. Missing cells (NaN) skipped.
+    """
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        scales = np.sqrt(np.nanmedian(residuals**2, axis=0))
+    scales = np.where(np.isfinite(scales), scales, 0.0)
+    floor = max(1e-6, 1e-3 * float(np.median(scales)))
+    return np.maximum(scales, floor)
+
+
+def relative_squares(residuals, scales):
+    """``r_j^2 / s_j^2`` per cell ``(n, d)``; NaN where a cell is missing."""
+    return residuals**2 / scales[None] ** 2
+
+
+def residual_anomaly(residuals, scales):
+    """``sqrt(mean_j r_j^2 / s_j^2)`` over each row's observed columns."""
+    relative = relative_squares(residuals, scales)
+    observed = ~np.isnan(relative)
+    totals = np.where(observed, relative, 0.0).sum(axis=1)
+    return np.sqrt(totals / np.maximum(observed.sum(axis=1), 1))
+
+
+# ----------------------------------------------------------------------
+# normalisation
 
 
 def normalisers(terms):
-    """Median and spread ``(T, M)`` of the terms ``(T, n, M)`` on the training rows.
+    """Median and spread ``(T,)`` of out-of-fold terms ``(T, n)``.
 
-    The spread is the interquartile range, or where that vanishes (a term
-    constant on most rows), the standard deviation; never 0.
+    The spread is the interquartile range; where that vanishes (a term
+    constant on most rows), the standard deviation; then 1. Always positive.
     """
+    terms = np.atleast_2d(np.asarray(terms, dtype=np.float64))
     medians = np.median(terms, axis=1)
-    spreads = np.subtract(*np.percentile(terms, [75, 25], axis=1))
-    return medians, np.where(spreads > 1e-12, spreads, terms.std(axis=1) + 1e-12)
+    iqr = np.subtract(*np.percentile(terms, [75, 25], axis=1))
+    std = terms.std(axis=1)
+    spreads = np.where(iqr > 1e-12, iqr, np.where(std > 1e-12, std, 1.0))
+    return medians, spreads
 
 
 def benjamini_hochberg(p_values, alpha=0.1):
@@ -208,17 +294,3 @@ def benjamini_hochberg(p_values, alpha=0.1):
     if below.any():
         flagged[order[: np.flatnonzero(below).max() + 1]] = True
     return flagged
-
-
-class _quiet:
-    """Silence NumPy's 'Mean of empty slice' for members without a given column."""
-
-    def __enter__(self):
-        import warnings
-
-        self._catch = warnings.catch_warnings()
-        self._catch.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc_info):
-        self._catch.__exit__(*exc_info)

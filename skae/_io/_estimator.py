@@ -134,6 +134,14 @@ def build_estimator(name, encoded):
         for name in encoded
         if name not in defaults and not ("__" in name and name.split("__", 1)[0] in prefixes)
     )
+    removed = sorted(set(unknown) & set(getattr(cls, "_removed_parameters", ())))
+    if removed:
+        # A file of an earlier design of the class: its fitted state means nothing now.
+        raise Refused(
+            f"it was written by an earlier skae whose {cls.__name__} had the parameter(s) "
+            f"{removed}; the {cls.__name__}'s design and model file format have changed "
+            "since: fit the estimator again and save it anew."
+        )
     if unknown:
         raise Refused(
             f"it holds the parameter(s) {unknown[:10]}, which {cls.__name__} does not have."

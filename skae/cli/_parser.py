@@ -60,8 +60,8 @@ per input row, in input order, with the columns
   row      position of the row in DATA, from 0 (header not counted)
   score    score_samples: higher is more normal
   label    +1 inlier, -1 outlier (score below the detector's threshold offset_)
-  p_value  only for a detector with calibration rows (--calibration-fraction):
-           its conformal p-value, small means unusual
+  p_value  its conformal p-value against the detector's out-of-fold training
+           scores (or its calibration rows), small means unusual
 A summary (rows, outliers flagged) goes to stderr; so does progress, on a
 terminal (one line, updated in place) or with --progress.
 
@@ -390,8 +390,8 @@ def _add_detector_options(group, command):
         type=calibration_fraction,
         default=None,
         help="share of the training rows held out to calibrate the detector: its "
-        "threshold is then set on them, and 'skae score' adds a p_value column "
-        "(conformal p-values; small means unusual)"
+        "threshold and the p_value column of 'skae score' (conformal p-values; "
+        "small means unusual) then rest on them, not on out-of-fold training scores"
         + ("; detector only" if command == "fit" else "")
         + " (default: 0, no p-values)",
     )

@@ -1,4 +1,4 @@
-"""AutoencoderOutlierDetector: IsolationForest's contract, its ensemble's statistics, outliers."""
+"""AutoencoderOutlierDetector: IsolationForest's contract, its terms and sizes, outliers."""
 
 import pickle
 import sys
@@ -15,6 +15,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import skae._engine
+import skae._pca
 import skae._validation
 from skae import AutoencoderOutlierDetector
 
@@ -72,29 +73,22 @@ def test_the_detector_finds_outliers_that_no_single_column_reveals(make_estimato
 
 
 @pytest.mark.parametrize("contamination", [0.05, 0.1, 0.25])
-def test_contamination_sets_the_training_fraction_flagged(
-    make_estimator, make_blobs_with_outliers, global_random_seed, contamination
+@pytest.mark.parametrize("neighbours", [True, False])
+def test_a_float_contamination_flags_that_share_of_the_training_rows(
+    make_estimator, make_blobs_with_outliers, global_random_seed, contamination, neighbours
 ):
+    # IsolationForest's contract: fit_predict flags the share c of the rows it was fit on.
     X, _ = make_blobs_with_outliers(global_random_seed)
     detector = make_estimator(
-        AutoencoderOutlierDetector, contamination=contamination, random_state=global_random_seed
+        AutoencoderOutlierDetector,
+        contamination=contamination,
+        random_state=global_random_seed,
+        **({} if neighbours else NO_NEIGHBOURS),
     )
-    labels = detector.fit_predict(X)
-    assert abs(np.mean(labels == -1) - contamination) <= 1.5 / len(X)
-
-
-def test_auto_contamination_is_tukeys_fence(make_estimator, make_blobs_with_outliers):
-    X, _ = make_blobs_with_outliers(0)
-    detector = make_estimator(AutoencoderOutlierDetector, contamination="auto").fit(X)
-    q1, q3 = np.percentile(-detector.score_samples(X), [25, 75])
-    assert detector.offset_ == pytest.approx(-(q3 + 1.5 * (q3 - q1)))
-
-
-def test_contamination_holds_without_the_neighbours_term(make_estimator, make_blobs_with_outliers):
-    X, _ = make_blobs_with_outliers(0)
-    detector = make_estimator(AutoencoderOutlierDetector, **NO_NEIGHBOURS, contamination=0.1)
-    labels = detector.fit_predict(X)
-    assert abs(np.mean(labels == -1) - 0.1) <= 1.5 / len(X)
+    flagged = np.mean(detector.fit_predict(X) == -1)
+    assert abs(flagged - contamination) <= 1.5 / len(X)
+    # The out-of-fold scores, which p_values use, are not what a float sets offset_ from.
+    assert len(detector.calibration_scores_) < len(X)
 
 
 def test_per_feature_errors_name_the_perturbed_column_through_a_column_transformer(
@@ -163,19 +157,58 @@ def test_isolation_forest_contract(fitted):
     assert detector.score(X) == pytest.approx(scores.mean())
 
 
-def test_members_see_random_column_subsets(make_estimator, make_blobs_with_outliers):
+def test_the_terms_and_the_network_follow_the_data(make_blobs_with_outliers):
     X, _ = make_blobs_with_outliers(0)
-    detector = make_estimator(AutoencoderOutlierDetector, n_members=6, latent_dim=2).fit(X)
-    masks = detector.member_masks_
-    assert masks.shape == (6, X.shape[1])
-    assert np.all(masks.sum(axis=1) >= X.shape[1] // 2)
-    assert np.all(masks.sum(axis=1) <= X.shape[1] - 1)
-    assert len({tuple(mask) for mask in masks}) > 1
-    assert detector.transform(X).shape == (len(X), 6 * 2)  # the members' codes side by side
-    assert detector.term_median_.shape == detector.term_spread_.shape == (3, 6)
-    single = make_estimator(AutoencoderOutlierDetector, n_members=1, **NO_NEIGHBOURS).fit(X)
-    np.testing.assert_array_equal(single.member_masks_, np.ones((1, X.shape[1])))
-    assert single.term_median_.shape == (2, 1)  # no neighbours term
+    detector = AutoencoderOutlierDetector(epochs=3, random_state=0).fit(X)
+    assert detector.term_median_.shape == detector.term_spread_.shape == (4,)
+    # the code: principal axes for 90% of the variance, clipped to [1, min(n // 4, d)]
+    scaled = detector._scale(X)
+    expected = skae._pca.width_for_variance(scaled, 0.9)
+    assert detector.latent_dim_ == min(max(expected, 1), min(len(X) // 4, X.shape[1]))
+    assert detector._hidden_sizes() == (int(np.clip(2 * detector.latent_dim_, 16, 256)),)
+    assert detector.transform(X).shape == (len(X), detector.latent_dim_)
+    assert detector.reference_rows_.shape == X.shape
+    assert detector.forest_max_samples_ == min(256, len(X))
+    without = AutoencoderOutlierDetector(epochs=3, **NO_NEIGHBOURS, random_state=0).fit(X)
+    assert without.term_median_.shape == (3,) and not len(without.reference_rows_)
+    # a tiny table gets a tiny code
+    assert AutoencoderOutlierDetector(epochs=1).fit(X[:12]).latent_dim_ <= 3
+
+
+@pytest.mark.parametrize("n_rows, epochs", [(80, 50), (1000, 50), (5_000, 14), (20_000, 5)])
+def test_auto_epochs_follow_the_rows(n_rows, epochs):
+    # clip(ceil(500 / ceil(0.9 n / 128)), 5, 50): about 500 gradient steps,
+    # so that 80 rows are not passed over 1,500 times.
+    options = AutoencoderOutlierDetector()._training_options(n_rows)
+    assert options.epochs == epochs
+    assert options.early_stopping and options.n_iter_no_change == 5
+    assert not AutoencoderOutlierDetector()._training_options(10).early_stopping
+    assert not AutoencoderOutlierDetector(epochs=7)._training_options(n_rows).early_stopping
+
+
+def test_an_80_row_table_trains_at_most_50_epochs(make_blobs_with_outliers):
+    X, _ = make_blobs_with_outliers(0)
+    with pytest.warns(UserWarning, match="rests on"):
+        detector = AutoencoderOutlierDetector(random_state=0).fit(X[:80])
+    assert 1 <= detector.n_iter_ <= 50
+
+
+@pytest.mark.parametrize("removed", ["n_members", "trim_fraction", "support_fraction"])
+def test_parameters_of_the_previous_design_are_refused(removed):
+    with pytest.raises(TypeError, match=removed):
+        AutoencoderOutlierDetector(**{removed: 1}).fit(np.zeros((20, 3)))
+
+
+def test_save_and_load_give_the_same_scores_and_store_no_pickle(tmp_path, fitted):
+    detector, X = fitted
+    path = tmp_path / "detector.skae"
+    detector.save(path)
+    loaded = skae.load(path)
+    np.testing.assert_array_equal(loaded.score_samples(X), detector.score_samples(X))
+    np.testing.assert_array_equal(loaded.predict(X), detector.predict(X))
+    assert loaded.offset_ == detector.offset_
+    pd.testing.assert_frame_equal(loaded.explain(X[:5]), detector.explain(X[:5]))
+    assert b"IsolationForest" not in path.read_bytes()
 
 
 def test_p_values_are_calibrated_on_held_out_rows(
@@ -194,8 +227,6 @@ def test_p_values_are_calibrated_on_held_out_rows(
     assert np.all((p_inliers > 0) & (p_inliers <= 1))
     assert np.mean(p_inliers <= 0.1) <= 0.1 + 0.1  # valid, up to the noise of 200 rows
     assert np.median(detector.p_values(outliers)) < 0.05
-    with pytest.raises(ValueError, match="calibration rows"):
-        make_estimator(AutoencoderOutlierDetector).fit(inliers).p_values(outliers)
 
 
 def test_explain_names_the_perturbed_column(make_estimator, make_blobs_with_outliers):
@@ -211,8 +242,8 @@ def test_explain_names_the_perturbed_column(make_estimator, make_blobs_with_outl
 def test_per_feature_errors_are_relative_to_each_columns_typical_error(fitted):
     detector, X = fitted
     cells = detector.reconstruction_error(X, per_feature=True)
-    seen = detector.member_masks_.any(axis=0)
-    np.testing.assert_allclose(cells[:, seen].mean(axis=0), 1.0, rtol=0.05)
+    # s_j^2 is the median squared training residual: the median cell is 1
+    np.testing.assert_allclose(np.median(cells, axis=0), 1.0, rtol=1e-6)
     np.testing.assert_allclose(np.nanmean(cells, axis=1), detector.reconstruction_error(X))
 
 
@@ -240,7 +271,8 @@ def test_validates_once_and_runs_the_network_once(fitted, make_estimator, monkey
     assert scores.shape == (len(X),)
     validations.clear()
     make_estimator(AutoencoderOutlierDetector).fit(X)
-    assert len(validations) == 1
+    # the training rows once, then the second network's 80% and its held-out 20%
+    assert len(validations) == 3
 
 
 def test_neighbour_search_is_built_once_and_follows_new_reference_rows(
@@ -288,27 +320,24 @@ def test_partial_fit_refits_the_statistics_on_the_batch(make_estimator, make_blo
     detector.partial_fit(X)
     detector.partial_fit(X)
     assert detector.n_iter_ == 2
-    assert abs(np.mean(detector.predict(X) == -1) - 0.1) <= 1.5 / len(X)
     batch = X[:100]
     detector.partial_fit(batch)
+    assert len(detector.reference_rows_) == len(detector.calibration_scores_) == 100
+    # a float contamination: that share of the batch's own scores is below offset_
     assert np.percentile(detector.score_samples(batch), 10) == pytest.approx(detector.offset_)
 
 
 def test_a_threshold_on_few_rows_warns_with_their_count(tabular):
-    detector = AutoencoderOutlierDetector(epochs=1, n_members=2, random_state=0).fit(tabular)
-    with pytest.warns(UserWarning, match=r"scores of 3 training row\(s\), fewer than 20"):
+    detector = AutoencoderOutlierDetector(epochs=1, random_state=0).fit(tabular)
+    with pytest.warns(UserWarning, match=r"scores of 3 out-of-fold row\(s\), fewer than 20"):
         detector.partial_fit(tabular[:3])
     with pytest.warns(UserWarning, match=r"scores of 5 calibration row\(s\)"):
         detector.calibrate(tabular[:5])
+    with pytest.warns(UserWarning, match=r"scores of 10 training row\(s\)"):
+        AutoencoderOutlierDetector(epochs=1, contamination=0.1, random_state=0).fit(tabular[:10])
 
 
 def test_a_threshold_on_enough_rows_does_not_warn(tabular, recwarn):
-    AutoencoderOutlierDetector(epochs=1, n_members=2, random_state=0).fit(tabular[:20])
+    # 100 rows: the autoencoder's second network leaves 20 out, the fewest that do not warn
+    AutoencoderOutlierDetector(epochs=1, random_state=0).fit(tabular[:100])
     assert not [w for w in recwarn if "threshold offset_" in str(w.message)]
-
-
-def test_transform_returns_every_members_code(tabular):
-    detector = AutoencoderOutlierDetector(epochs=1, n_members=3, random_state=0).fit(tabular)
-    codes = detector.transform(tabular)
-    assert codes.shape == (200, 3 * detector.latent_dim_)
-    assert len(detector.get_feature_names_out()) == codes.shape[1]

@@ -555,25 +555,28 @@ def test_crafted_state_cannot_replace_methods_or_hold_objects(saved, tmp_path):
         (lambda s: s.update(n_features_in_=True), "n_features_in_ is not a non-negative int"),
         (lambda s: s.update(n_features_in_=63), "shape|n_features_in_ = 63"),
         (
-            lambda s: s["code_location_"].update(shape=[8, 3], values=[0.0] * 24),
-            r"code_location_ has the shape \(8, 3\)",
+            lambda s: s["covariance_location_"].update(shape=[8, 3], values=[0.0] * 24),
+            r"covariance_location_ has the shape \(8, 3\)",
         ),
         (
-            lambda s: s["code_precision_"].update(shape=[4], values=[1.0] * 4),
-            "code_precision_ has the shape",
+            lambda s: s["covariance_precision_"].update(shape=[4], values=[1.0] * 4),
+            "covariance_precision_ has the shape",
         ),
         (
-            lambda s: s["column_error_scale_"]["values"].__setitem__(0, -1.0),
-            "column_error_scale_ is not positive",
+            lambda s: s["residual_scale_"]["values"].__setitem__(0, -1.0),
+            "residual_scale_ is not positive",
         ),
         (
-            lambda s: s["column_error_scale_"].update(shape=[64, 8]),
-            "column_error_scale_ has the shape",
+            lambda s: s["residual_scale_"].update(shape=[64, 8]),
+            "residual_scale_ has the shape",
         ),
-        (lambda s: s["column_error_scale_"].update(dtype="<f8"), "not an array"),
+        (lambda s: s["residual_scale_"].update(dtype="<f8"), "not an array"),
         (lambda s: s["term_spread_"]["values"].__setitem__(0, 0.0), "term_spread_ is not positive"),
         (lambda s: s.update(offset_=1e200), "offset_ is beyond"),
-        (lambda s: s["code_location_"]["values"].__setitem__(0, 1e300), "code_location_ is beyond"),
+        (
+            lambda s: s["covariance_location_"]["values"].__setitem__(0, 1e300),
+            "covariance_location_ is beyond",
+        ),
         (lambda s: s["scaler_"]["fitted"]["mean_"]["values"].__setitem__(0, 1e300), "beyond"),
         (lambda s: s.pop("offset_"), "lacks the fitted attribute"),
         (
