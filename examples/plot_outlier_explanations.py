@@ -6,8 +6,9 @@ Outliers without a guessed threshold: p-values and reasons
 Most outlier detectors ask for the share of outliers (``contamination``)
 before they can label a row. :class:`skae.AutoencoderOutlierDetector` can do
 without: ``contamination="auto"`` draws the far fence ``Q3 + 3 IQR`` on the
-training rows' out-of-fold anomalies, and its conformal :meth:`~skae.AutoencoderOutlierDetector.p_values`
-with :func:`skae.benjamini_hochberg` flag rows with the share of false alarms
+training rows' out-of-fold anomalies, and its conformal
+:meth:`~skae.AutoencoderOutlierDetector.p_values` with
+:func:`skae.benjamini_hochberg` flag rows with the share of false alarms
 among the flagged ones under control. :meth:`~skae.AutoencoderOutlierDetector.explain`
 then says which columns made each flagged row stand out.
 
