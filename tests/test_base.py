@@ -107,7 +107,6 @@ def _sequence(stream, n, seed=11):
 
 
 def _stream_cases():
-    # The detector's members are MemberDense layers, which skae seeds itself.
     for estimator in ESTIMATORS:
         for stream in ("numpy", "python"):
             yield pytest.param(estimator, stream, id=f"{estimator.__name__}-{stream}")

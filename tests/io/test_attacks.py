@@ -202,7 +202,7 @@ def _set_state(name, value):
     return edit
 
 
-@pytest.mark.parametrize("name", ["term_spread_", "column_error_scale_"])
+@pytest.mark.parametrize("name", ["term_spread_", "residual_scale_"])
 @pytest.mark.parametrize("value", [1e-320, 5e-324, 1e-310])
 def test_subnormal_spreads_and_scales_are_refused(files, fitted, tmp_path, name, value):
     path = _write(tmp_path, craft(files["detector"], edit_meta=_set_state(name, value)))
