@@ -74,7 +74,7 @@ def means(tables, detectors):
             "auc": auc[:, i].mean(),
             "ap": ap[:, i].mean(),
             "rank": ranks[:, i].mean(),
-            "ranks": dict(zip(ranked, ranks.mean(axis=0))),
+            "ranks": dict(zip(ranked, ranks.mean(axis=0), strict=True)),
             "seconds": seconds,
         }
     return names, out
