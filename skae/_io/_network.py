@@ -55,9 +55,8 @@ _WEIGHTED_LAYERS = (
     "Conv1DTranspose",
     "Conv2DTranspose",
     "Conv3DTranspose",
-    "MemberDense",  # skae's: one dense kernel per member of the detector's ensemble
 )
-_DENSE = ("Dense", "MemberDense")
+_DENSE = ("Dense",)
 # The layers skae's builders use (skae/_nn): a network holding any other (an
 # Embedding, say, whose weights nothing here counts) is not one skae wrote.
 _LAYERS = frozenset(
@@ -76,8 +75,6 @@ _LAYERS = frozenset(
         "Reshape",
         "Corruption",
         "Sampling",
-        "ColumnMasks",
-        "MemberDense",
     }
 )
 # The compile configuration Keras writes, and what each entry may hold.
@@ -353,11 +350,9 @@ def _declared_weights(item):
         raise Refused(f"its network's {name} layer has no valid size.")
     channels_last = layer.get("data_format", "channels_last") != "channels_first"
     channels = shape[-1] if channels_last else shape[1]
-    # MemberDense: (rows, members, width) in, a kernel and a bias per member.
-    members = shape[-2] if name == "MemberDense" and len(shape) >= 3 else 1
-    if type(channels) is not int or type(members) is not int:
+    if type(channels) is not int:
         raise Refused(f"its network's {name} layer does not say its input shape.")
-    return abs(members) * (abs(channels) * abs(units) * math.prod(kernel) + abs(units))
+    return abs(channels) * abs(units) * math.prod(kernel) + abs(units)
 
 
 def _check_network(model, estimator, n_features):

@@ -15,8 +15,6 @@ from numbers import Integral
 import keras
 from keras import layers
 
-from ._layers import ColumnMasks, MemberDense
-
 
 def _seed_stream(seed):
     """Yield a distinct seed per random layer, or ``None`` forever if unseeded."""
@@ -360,52 +358,3 @@ def split_autoencoder(autoencoder):
     the autoencoder.
     """
     return autoencoder.get_layer("encoder"), autoencoder.get_layer("decoder")
-
-
-# ----------------------------------------------------------------------
-# feature-bagged ensembles: several small autoencoders side by side
-
-
-def build_member_autoencoders(
-    masks, latent_dim, *, hidden_layer_sizes=(32,), activation="relu", seed=None, **unused
-):
-    """Build ``len(masks)`` small dense autoencoders, side by side, each on its columns.
-
-    Parameters
-    ----------
-    masks : array-like of shape (n_members, n_features)
-        Which columns each member sees (1) and reconstructs.
-    latent_dim : int
-        Width of each member's code.
-    hidden_layer_sizes : sequence of int, default=(32,)
-        Widths of each member's encoder layers; its decoder mirrors them.
-    activation : str, default="relu"
-        Activation of the hidden layers; codes and reconstructions are linear.
-    seed : int or None, default=None
-        Seeds the initial weights.
-    **unused
-        Options of the other builders that do not apply here.
-
-    Returns
-    -------
-    encoder, decoder : keras.Model
-        The encoder maps rows to the members' codes side by side, shape
-        ``(n, n_members * latent_dim)``; the decoder maps those to the
-        members' reconstructions side by side, ``(n, n_members * n_features)``.
-    """
-    masks = [[float(v) for v in row] for row in masks]
-    members, n_features = len(masks), len(masks[0])
-    seeds = _seed_stream(seed)
-    inputs = keras.Input((n_features,), name="input")
-    x = ColumnMasks(masks, name="member_columns")(inputs)
-    for i, units in enumerate(hidden_layer_sizes):
-        x = MemberDense(units, activation, seed=next(seeds), name=f"encoder_hidden_{i}")(x)
-    x = MemberDense(latent_dim, seed=next(seeds), name="code")(x)
-    encoder = keras.Model(inputs, layers.Reshape((members * latent_dim,))(x), name="encoder")
-    latent = keras.Input((members * latent_dim,), name="latent")
-    y = layers.Reshape((members, latent_dim))(latent)
-    for i, units in enumerate(reversed(hidden_layer_sizes)):
-        y = MemberDense(units, activation, seed=next(seeds), name=f"decoder_hidden_{i}")(y)
-    y = MemberDense(n_features, seed=next(seeds), name="reconstruction")(y)
-    decoder = keras.Model(latent, layers.Reshape((members * n_features,))(y), name="decoder")
-    return encoder, decoder

@@ -7,22 +7,17 @@ Pure Keras: nothing here knows about scikit-learn. Each is registered under
 - :class:`Sampling` and :func:`kl_divergence`: the variational code;
 - :class:`Corruption`: a denoiser's training-only noise, with a switch;
 - :class:`MaskedMeanSquaredError`, :class:`MaskedBinaryCrossentropy`: losses
-  that skip missing (NaN) cells;
-- :class:`ColumnMasks`, :class:`MemberDense`, :class:`TrimmedMemberError`: the
-  outlier detector's ensemble of small autoencoders side by side.
+  that skip missing (NaN) cells.
 """
 
 import keras
 from keras import layers
 
 __all__ = [
-    "ColumnMasks",
     "Corruption",
     "MaskedBinaryCrossentropy",
     "MaskedMeanSquaredError",
-    "MemberDense",
     "Sampling",
-    "TrimmedMemberError",
     "kl_divergence",
 ]
 
@@ -229,120 +224,3 @@ class MaskedBinaryCrossentropy(keras.losses.Loss):
             keras.ops.expand_dims(y_true, -1), keras.ops.expand_dims(y_pred, -1)
         )
         return _masked_mean(keras.ops.squeeze(cells, -1), mask)
-
-
-@keras.saving.register_keras_serializable(package="skae")
-class ColumnMasks(layers.Layer):
-    """One copy of each row per member, with that member's columns kept and the rest zeroed.
-
-    ``(n, n_features)`` in, ``(n, n_members, n_features)`` out.
-
-    Parameters
-    ----------
-    masks : list of list of float
-        ``masks[m][j]`` is 1 when member ``m`` sees column ``j``, else 0.
-    """
-
-    def __init__(self, masks, **kwargs):
-        super().__init__(**kwargs)
-        self.masks = [[float(v) for v in row] for row in masks]
-
-    def call(self, inputs):
-        masks = keras.ops.convert_to_tensor(self.masks, dtype=inputs.dtype)
-        return keras.ops.expand_dims(inputs, 1) * keras.ops.expand_dims(masks, 0)
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], len(self.masks), input_shape[1])
-
-    def get_config(self):
-        return {**super().get_config(), "masks": self.masks}
-
-
-@keras.saving.register_keras_serializable(package="skae")
-class MemberDense(layers.Layer):
-    """Independent dense layers, one per member, applied side by side.
-
-    ``(n, n_members, in)`` in, ``(n, n_members, units)`` out: member ``m``'s
-    slice goes through its own kernel and bias, initialised like
-    ``GlorotUniform`` (seeded), so one matrix product trains all members.
-    """
-
-    def __init__(self, units, activation=None, seed=None, **kwargs):
-        super().__init__(**kwargs)
-        self.units = int(units)
-        self.activation = keras.activations.get(activation)
-        self.seed = seed
-
-    def build(self, input_shape):
-        members, width = input_shape[1], input_shape[2]
-        limit = (6.0 / (width + self.units)) ** 0.5
-        self.kernel = self.add_weight(
-            shape=(members, width, self.units),
-            name="kernel",
-            initializer=keras.initializers.RandomUniform(-limit, limit, seed=self.seed),
-        )
-        self.bias = self.add_weight(shape=(members, self.units), name="bias", initializer="zeros")
-
-    def call(self, inputs):
-        return self.activation(keras.ops.einsum("nma,mau->nmu", inputs, self.kernel) + self.bias)
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], input_shape[1], self.units)
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "units": self.units,
-            "activation": keras.activations.serialize(self.activation),
-            "seed": self.seed,
-        }
-
-
-@keras.saving.register_keras_serializable(package="skae")
-class TrimmedMemberError(keras.losses.Loss):
-    """Each member's mean squared error over its observed columns, its worst rows trimmed.
-
-    ``y_true`` holds rows ``(n, n_features)`` (NaN: missing), ``y_pred`` the
-    members' reconstructions side by side ``(n, n_members * n_features)``.
-    Once ``trimming`` is switched on (a variable, so the switch needs no
-    retracing), each member ignores the ``trim`` fraction of the batch's rows
-    it reconstructs worst: outliers among the training rows stop pulling the
-    fit towards them. The loss is the sum over members of their means.
-    """
-
-    def __init__(
-        self,
-        masks,
-        trim=0.1,
-        name="trimmed_member_error",
-        reduction="sum_over_batch_size",
-        dtype=None,
-    ):
-        super().__init__(name=name, reduction=reduction, dtype=dtype)
-        self.masks = [[float(v) for v in row] for row in masks]
-        self.trim = float(trim)
-        self.trimming = keras.Variable(0.0, trainable=False, name="trimming")
-
-    def call(self, y_true, y_pred):
-        masks = keras.ops.convert_to_tensor(self.masks, dtype=y_pred.dtype)
-        members, n_features = len(self.masks), len(self.masks[0])
-        predictions = keras.ops.reshape(y_pred, (-1, members, n_features))
-        observed = keras.ops.cast(keras.ops.logical_not(keras.ops.isnan(y_true)), y_pred.dtype)
-        targets = keras.ops.expand_dims(keras.ops.where(observed > 0, y_true, 0.0), 1)
-        cells = keras.ops.expand_dims(observed, 1) * keras.ops.expand_dims(masks, 0)
-        squares = keras.ops.square(predictions - targets) * cells
-        errors = keras.ops.sum(squares, axis=2) / keras.ops.maximum(keras.ops.sum(cells, 2), 1.0)
-        rows = keras.ops.shape(errors)[0]
-        kept = keras.ops.cast(
-            keras.ops.ceil(keras.ops.cast(rows, "float32") * (1.0 - self.trim)), "int32"
-        )
-        kept = keras.ops.clip(kept, 1, rows)
-        bounds = keras.ops.take(keras.ops.sort(errors, axis=0), kept - 1, axis=0)
-        keep = keras.ops.cast(errors <= bounds, errors.dtype)
-        weights = keras.ops.where(self.trimming > 0.5, keep, keras.ops.ones_like(keep))
-        weights = keras.ops.stop_gradient(weights)
-        shares = weights / keras.ops.maximum(keras.ops.sum(weights, axis=0, keepdims=True), 1.0)
-        return keras.ops.sum(errors * shares, axis=1) * keras.ops.cast(rows, errors.dtype)
-
-    def get_config(self):
-        return {**super().get_config(), "masks": self.masks, "trim": self.trim}
