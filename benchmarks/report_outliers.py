@@ -11,7 +11,8 @@ with the same seeds and splits (the protocol fixes them) are merged table by
 table, so a run of skae alone can be read beside a run of the baselines; a
 (family, size, table) is kept only where every detector has figures.
 
-Prints, per family and training size:
+Prints, per family and training size (and as one table of every detector's
+mean ROC-AUC / AP):
 
 - each detector's mean ROC-AUC, mean AP and mean rank of ROC-AUC among the
   six baselines and that detector (1 = best of 7);
@@ -90,7 +91,7 @@ def flagged(tables, names, detector):
 
 def report(cells, candidate, ablation):
     detectors = None
-    rows = []
+    rows, compact = [], []
     for family in ("tabular", "embeddings"):
         for size in SIZES:
             tables = cells.get((family, size))
@@ -109,6 +110,11 @@ def report(cells, candidate, ablation):
                     f"| {d} | {m[d]['auc']:.3f} | {m[d]['ap']:.3f} | {m[d]['rank']:.2f} | "
                     f"{m[d]['seconds']:.2f} |"
                 )
+            compact.append(
+                f"| {family} | {size} | {len(names)} | "
+                + " | ".join(f"{m[d]['auc']:.3f} / {m[d]['ap']:.3f}" for d in detectors)
+                + " |"
+            )
             if candidate not in m:
                 continue
             best_auc = max(CLASSICAL, key=lambda d: m[d]["auc"])
@@ -125,6 +131,10 @@ def report(cells, candidate, ablation):
                 f"{earns:+.3f} | {flagged(tables, names, candidate)} | "
                 f"{flagged(tables, names, 'IForest')} |"
             )
+    print("\n## Mean ROC-AUC / mean AP per family and training size\n")
+    print("| family | size | tables | " + " | ".join(detectors) + " |")
+    print("|---|---|---:|" + "---:|" * len(detectors))
+    print("\n".join(compact))
     print(f"\n## Targets for {candidate} (ablation: {ablation})\n")
     print(
         "| family | size | tables | ROC-AUC | best classical | margin (target +0.010) | "
