@@ -58,14 +58,18 @@ def load(paths):
     return cells
 
 
-def means(tables, detectors):
-    """Per detector: mean AUC, mean AP, mean rank among the baselines and it, seconds."""
+def means(tables, detectors, candidate):
+    """Per detector: mean AUC, mean AP, mean rank of 7, seconds.
+
+    The rank of a baseline or of ``candidate`` is among the six baselines and
+    ``candidate``; that of another detector (the ablation), among the six
+    baselines and it.
+    """
     names = sorted(t for t in tables if all(d in tables[t] for d in detectors))
     out = {}
     for detector in detectors:
-        ranked = [d for d in BASELINES if d in detectors] + (
-            [detector] if detector not in BASELINES else []
-        )
+        extra = detector if detector not in BASELINES else candidate
+        ranked = [d for d in BASELINES if d in detectors] + ([extra] if extra in detectors else [])
         auc = np.array([[np.mean(tables[t][d]["auc"]) for d in ranked] for t in names])
         ap = np.array([[np.mean(tables[t][d]["ap"]) for d in ranked] for t in names])
         ranks = np.array([rankdata(-row) for row in auc])
@@ -99,7 +103,7 @@ def report(cells, candidate, ablation):
                 continue
             present = set.intersection(*(set(r) for r in tables.values()))
             detectors = [d for d in (*BASELINES, candidate, ablation) if d in present]
-            names, m = means(tables, detectors)
+            names, m = means(tables, detectors, candidate)
             if not names:
                 continue
             print(f"\n### {family}, training size {size} ({len(names)} tables)\n")
