@@ -14,6 +14,7 @@ import threading
 import traceback
 from contextlib import contextmanager
 
+from ._backend import select_backend
 from ._messages import DataError, Terminated, UsageError, describe, error, held
 from ._parser import build_parser
 
@@ -67,6 +68,8 @@ def _command(command):
     """The function of a command named by the parser (or the function itself)."""
     if callable(command):
         return command
+    # Before anything imports Keras, which reads its backend once.
+    select_backend()
     # Imported here: the commands import NumPy and pandas, which --help never needs.
     return getattr(importlib.import_module("._commands", __package__), command)
 
