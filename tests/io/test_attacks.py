@@ -20,7 +20,12 @@ import numpy as np
 import pytest
 
 import skae
-from skae import AutoencoderOutlierDetector, AutoencoderTransformer, ModelFileError
+from skae import (
+    AutoencoderOutlierDetector,
+    AutoencoderTransformer,
+    ModelFileError,
+    VariationalAutoencoder,
+)
 from tests.io.model_file_crafting import (
     CONFIG,
     MODEL,
@@ -427,3 +432,27 @@ def test_model_member_is_a_keras_archive_of_three_members(files):
     # The crafting above relies on this layout; a change of format must revisit the attacks.
     assert set(members(files["detector"])) == {"skae.json", MODEL}
     assert set(members(members(files["detector"])[MODEL])) == {CONFIG, "metadata.json", WEIGHTS}
+
+
+def test_a_vae_file_with_an_absurd_scaler_mean_scores_finite_values(tmp_path):
+    # Issue 26: a VAE file whose scaler mean was edited to 1.2e21 passed every
+    # check, then scored -inf on ordinary rows (an honest VAE did the same on
+    # a row 1e4 standard deviations out: exp of the code's log-variance
+    # overflowed). Such rows now get the lowest finite score.
+    X = np.random.RandomState(0).normal(size=(60, 5))
+    small = {"hidden_layer_sizes": (4,), "latent_dim": 2, "epochs": 1, "random_state": 0}
+    vae = VariationalAutoencoder(**small).fit(X)
+    source = vae.save(tmp_path / "vae.skae")
+
+    def absurd_mean(meta):
+        meta["state"]["scaler_"]["fitted"]["mean_"]["values"][0] = 1.2e21
+
+    path = tmp_path / "crafted.skae"
+    path.write_bytes(craft(source, edit_meta=absurd_mean))
+    lowest = -np.finfo(np.float64).max
+    assert np.array_equal(skae.load(path).score_samples(X), np.full(len(X), lowest))
+    far = X[:3].copy()
+    far[0, 0] = 1e4 * vae.scaler_.scale_[0]
+    scores = vae.score_samples(far)
+    assert scores[0] == lowest
+    assert np.array_equal(scores[1:], vae.score_samples(X[1:3]))
