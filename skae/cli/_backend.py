@@ -24,13 +24,13 @@ import sys
 __all__ = ["AUTOMATIC", "backend_note", "select_backend"]
 
 # Keras backends tried, in order, when the user names none; the quickest to
-# start first. Measured on a 2-core machine (keras 3.15, jax 0.10, torch 2.13,
-# tensorflow 2.21, load 4): `skae score` of 100 rows with a saved model takes
-# 5.4-6.0 s on JAX (its compiled functions cached, see _JAX_CACHE) against
-# 9.6-10.6 s on TensorFlow and 10.2-10.3 s on PyTorch; `import keras` alone
-# takes 4.2 s on JAX, 7.2 s on TensorFlow and 7.3 s on PyTorch. PyTorch
-# saves nothing over TensorFlow, which skae always installs, so it is used
-# only when chosen.
+# start first. Measured on a 2-core machine at load 6-7 (keras 3.15, jax 0.10,
+# torch 2.13, tensorflow 2.21; 3 runs each, by turns): `import keras` takes
+# 5.7-6.2 s on JAX, 9.5-10.3 s on TensorFlow and 9.9-10.6 s on PyTorch, and
+# `skae score` of 100 rows with a saved detector 8.0-8.2 s on JAX (its
+# compiled functions cached, see _JAX_CACHE), 10.5-11.8 s on TensorFlow and
+# 11.8-12.8 s on PyTorch. PyTorch saves nothing over TensorFlow, which skae
+# always installs, so it runs only when chosen.
 AUTOMATIC = ("jax", "tensorflow")
 
 # What Keras writes to a missing keras.json: not a choice of the user's.
@@ -42,9 +42,9 @@ _KERAS_DEFAULT_CONFIG = {
 }
 
 # JAX compiles every function on first use (each weight initializer of a
-# loaded model, each forward pass), about 5 s of a 100-row score; its
-# persistent cache keeps them for the next run. Every compilation is cached,
-# not only those over JAX's default 1 s.
+# loaded model, each forward pass): 2 to 6 s of a 100-row score on a 2-core
+# machine. Its persistent cache keeps them for the next run; every
+# compilation is cached, not only those over JAX's default of 1 s.
 _JAX_CACHE = {"JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"}
 
 
