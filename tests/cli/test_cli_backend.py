@@ -149,3 +149,14 @@ print("tensorflow" in sys.modules)
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "True"]
+
+
+@pytest.mark.parametrize(("backend", "name"), [("jax", "JAX"), ("torch", "PyTorch")])
+def test_a_backend_error_is_named_by_the_backend_that_ran(monkeypatch, backend, name):
+    import keras
+
+    from skae.cli._main import _unexpected
+
+    monkeypatch.setattr(keras.backend, "backend", lambda: backend)
+    error = type("ResourceExhausted", (RuntimeError,), {"__module__": "keras.src.trainers"})
+    assert _unexpected(error("out of memory")) == f"{name}: out of memory"
