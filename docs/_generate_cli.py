@@ -11,7 +11,8 @@ scikit-learn's breast cancer data (written to ``cancer.csv`` and
 printed, stdout and stderr in the order written) goes to ``NAME.txt``, which
 ``cli.rst`` includes with ``literalinclude``. The commands run in this one
 process through :func:`skae.cli.main` (TensorFlow loads once), with fixed
-seeds, so a rerun gives the same text. ``tests/cli/test_cli_docs.py``
+seeds, so a rerun gives the same text, on TensorFlow (``KERAS_BACKEND`` is
+set: these are a default install's outputs). ``tests/cli/test_cli_docs.py``
 reruns this script and fails when a page no longer matches the code: after
 changing what the command line prints (or how the detector scores), rerun
 this script instead of editing the page.
@@ -27,6 +28,11 @@ import tempfile
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "generated_cli"
+
+# The pages show what a default install prints: TensorFlow, skae's own
+# dependency (without a choice, the command line runs on JAX where installed,
+# and a model trained there differs in its last digits).
+os.environ["KERAS_BACKEND"] = "tensorflow"
 
 MAKE_DATA = (
     "from sklearn.datasets import load_breast_cancer; "

@@ -20,6 +20,7 @@ import os
 import re
 import sys
 import threading
+from contextlib import contextmanager
 
 # The start-up notes dropped; every other line gets through.
 _NOISE = re.compile(
@@ -50,6 +51,35 @@ def configured_backend():
             return json.load(file).get("backend", "tensorflow")
     except (OSError, ValueError, AttributeError):
         return "tensorflow"
+
+
+@contextmanager
+def tensorflow_unimported():
+    """While TensorFlow is not imported, Keras' serializer is told that it is not installed.
+
+    Keras' ``serialize_keras_object`` (every ``get_config`` of a model, every
+    save) asks whether TensorFlow is installed, through a lazy module whose
+    ``available`` imports it (about 4 s, and its start-up lines) on any
+    backend, only to test whether an object is a ``tf.TensorShape``: none
+    can be before TensorFlow is imported. On JAX and PyTorch, skae's model
+    keys and saves therefore cost no TensorFlow import. Nothing changes on
+    TensorFlow, once TensorFlow is imported, or with a Keras that no longer
+    has that lazy module.
+    """
+    lazy = None
+    if "keras" in sys.modules and "tensorflow" not in sys.modules:
+        try:
+            from keras.src.utils.module_utils import tensorflow as lazy
+        except ImportError:  # another Keras: nothing to do
+            pass
+    if getattr(lazy, "_available", False) is not None:  # settled: Keras asked already
+        yield
+        return
+    lazy._available = False
+    try:
+        yield
+    finally:
+        lazy._available = None
 
 
 def import_tensorflow():

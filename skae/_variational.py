@@ -13,6 +13,7 @@ from ._transformer import AutoencoderTransformer
 
 # Per-row negative log-likelihood of the (scaled) row given its decoding, by loss.
 _LOG_2PI = np.log(2 * np.pi)
+_LOWEST = -np.finfo(np.float64).max  # the ELBO of a row beyond float64
 
 
 @register_estimator
@@ -207,14 +208,21 @@ verbose, **kwargs
         -------
         elbo : ndarray of shape (n_samples,)
             Float64 lower bound of each scaled row's log-likelihood, usable as
-            a likelihood-based outlier score (low = unusual).
+            a likelihood-based outlier score (low = unusual). A row whose bound
+            is below float64's range (one thousands of standard deviations
+            out) gets the lowest finite float64, ``-np.finfo(np.float64).max``.
         """
         check_is_fitted(self)
         scaled = self._scale(self._check_X(X))
         moments = self._run(self.encoder_, scaled)
         reconstruction = self._run(self.decoder_, moments[:, : self.latent_dim_])
         kl = np.asarray(kl_divergence(moments.astype(np.float64)))
-        return -(self._negative_log_likelihood(scaled, reconstruction) + kl)
+        elbo = -(self._negative_log_likelihood(scaled, reconstruction) + kl)
+        # A row thousands of standard deviations out (or scaled by absurd
+        # statistics) has a code variance whose exp overflows: its ELBO is
+        # below float64's range. It gets the lowest finite score, not -inf,
+        # and still ranks as the most unusual.
+        return np.maximum(elbo, _LOWEST)
 
     def score(self, X, y=None, sample_weight=None):
         """Mean ELBO of ``X`` (higher is better).

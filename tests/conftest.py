@@ -15,6 +15,7 @@
 """
 
 import os
+import sys
 
 # Quieter TensorFlow start-up in test logs; must be set before it is imported.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -29,6 +30,12 @@ from skae import (
     DenoisingAutoencoder,
     VariationalAutoencoder,
 )
+
+# Child processes (``python -m skae`` in the command line's tests) run on this
+# session's backend: left to choose, the command line picks the quickest
+# installed one (skae/cli/_backend.py), JAX where it is installed.
+# (Keras itself is imported by the estimators, after TensorFlow's start-up filter.)
+os.environ.setdefault("KERAS_BACKEND", sys.modules["keras"].backend.backend())
 
 # Every public estimator, in one place: the test modules that run a test
 # over all of them import this list (``from tests.conftest import ESTIMATORS``).

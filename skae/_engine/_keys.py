@@ -16,6 +16,8 @@ import weakref
 
 import keras
 
+from .._quiet import tensorflow_unimported
+
 __all__ = ["OPAQUE_LAYERS", "TRAINING_KINDS", "architecture_key", "clear"]
 
 # Function kinds that touch the optimizer and metrics, not only the model.
@@ -46,6 +48,11 @@ def architecture_key(model, kind):
     ``kind`` depends on (compile arguments, optimizer); None where sharing
     does not apply (see the module's docstring).
     """
+    with tensorflow_unimported():  # Keras' configs would import it on any backend
+        return _architecture_key(model, kind)
+
+
+def _architecture_key(model, kind):
     architecture = _MODEL_KEYS.get(model)
     if architecture is None:
         architecture = _model_key(model) or ""

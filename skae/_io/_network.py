@@ -30,6 +30,7 @@ import keras
 import numpy as np
 
 from .._nn import Corruption, Sampling
+from .._quiet import tensorflow_unimported
 from . import _keras_policy
 from ._archive import MAX_JSON, MAX_NETWORK, MiB, read_archive
 from ._bounds import DEFAULT_LIMITS, check_budget, check_weights_file
@@ -100,7 +101,8 @@ def keras_bytes(model):
     """The ``.keras`` archive of ``model``, checked as :func:`load_network` will check it."""
     with tempfile.TemporaryDirectory() as folder:
         model_path = os.path.join(folder, MODEL)
-        model.save(model_path)
+        with tensorflow_unimported():  # Keras' configs would import it on any backend
+            model.save(model_path)
         _name_public_optimizers(model_path)
         with open(model_path, "rb") as file:
             model_bytes = file.read()

@@ -56,9 +56,16 @@ traceback.
 
 Only the standard library is imported at start-up (``--help`` imports
 nothing else), and the signal handlers are set first: NumPy and pandas are
-imported to run a command, TensorFlow, scikit-learn and pyarrow by the
-commands that need them, TensorFlow with its start-up log filtered (see
+imported to run a command, Keras, scikit-learn and pyarrow by the commands
+that need them, TensorFlow with its start-up log filtered (see
 ``skae._quiet``).
+
+Keras backend
+-------------
+The backend the user chose (``KERAS_BACKEND``, or ``"backend"`` in
+``keras.json``), else the quickest to start of those installed: JAX, then
+TensorFlow (``_backend``); ``skae --help`` names it. On JAX, compiled
+functions are kept in JAX's persistent cache (``~/.cache/skae/jax``).
 """
 
 from ._main import main

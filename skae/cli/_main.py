@@ -14,8 +14,12 @@ import threading
 import traceback
 from contextlib import contextmanager
 
+from ._backend import select_backend
 from ._messages import DataError, Terminated, UsageError, describe, error, held
 from ._parser import build_parser
+
+# Keras backends as the messages name them.
+_BACKEND_NAMES = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
 
 # Signals that end a command: every output removed, exit 128 + the signal.
 _TERMINATING = ("SIGINT", "SIGTERM", "SIGHUP")
@@ -67,6 +71,8 @@ def _command(command):
     """The function of a command named by the parser (or the function itself)."""
     if callable(command):
         return command
+    # Before anything imports Keras, which reads its backend once.
+    select_backend()
     # Imported here: the commands import NumPy and pandas, which --help never needs.
     return getattr(importlib.import_module("._commands", __package__), command)
 
@@ -105,8 +111,12 @@ def _run(command, args):
 
 def _unexpected(exc):
     """The message for an exception no part of the command line expected."""
-    if type(exc).__module__.split(".")[0] in ("tensorflow", "keras"):
-        return f"TensorFlow: {describe(exc)}"  # e.g. a GPU out of memory
+    library = type(exc).__module__.split(".")[0]
+    if library in _BACKEND_NAMES or library in ("keras", "jaxlib"):
+        # e.g. a GPU out of memory: named by the backend that ran
+        keras = sys.modules.get("keras")
+        backend = keras.backend.backend() if keras is not None else library
+        return f"{_BACKEND_NAMES.get(backend, backend)}: {describe(exc)}"
     if os.environ.get("SKAE_TRACEBACK"):
         traceback.print_exc()
     return (

@@ -2,6 +2,8 @@
 
 import argparse
 
+from ._backend import backend_note
+
 DEFAULT_LATENT_DIMS = (2, 4, 8)
 
 EXIT_STATUS = """\
@@ -36,7 +38,10 @@ def build_parser():
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Autoencoders on CSV and Parquet files: score rows for "
         "outliers, fit and save models, compare with PCA.",
-        epilog=EXIT_STATUS + "\n\nRun 'skae COMMAND --help' for a command's options.",
+        epilog=EXIT_STATUS
+        + "\n\n"
+        + backend_note()
+        + "\n\nRun 'skae COMMAND --help' for a command's options.",
     )
     parser.add_argument("--version", action="version", version=f"skae {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)

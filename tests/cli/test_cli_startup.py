@@ -18,7 +18,18 @@ from skae.cli import main
 
 TRAIN = ["--epochs", "4", "--hidden-layer-sizes", "8", "--random-state", "0"]
 ENV = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
-HEAVY = ("tensorflow", "keras", "sklearn", "scipy", "numpy", "pandas", "pyarrow")
+HEAVY = (
+    "tensorflow",
+    "keras",
+    "jax",
+    "jaxlib",
+    "torch",
+    "sklearn",
+    "scipy",
+    "numpy",
+    "pandas",
+    "pyarrow",
+)
 
 
 @pytest.fixture(scope="module")

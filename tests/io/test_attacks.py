@@ -12,6 +12,8 @@ import json
 import os
 import pickle
 import stat
+import subprocess
+import sys
 import time
 import warnings
 
@@ -20,7 +22,12 @@ import numpy as np
 import pytest
 
 import skae
-from skae import AutoencoderOutlierDetector, AutoencoderTransformer, ModelFileError
+from skae import (
+    AutoencoderOutlierDetector,
+    AutoencoderTransformer,
+    ModelFileError,
+    VariationalAutoencoder,
+)
 from tests.io.model_file_crafting import (
     CONFIG,
     MODEL,
@@ -427,3 +434,51 @@ def test_model_member_is_a_keras_archive_of_three_members(files):
     # The crafting above relies on this layout; a change of format must revisit the attacks.
     assert set(members(files["detector"])) == {"skae.json", MODEL}
     assert set(members(members(files["detector"])[MODEL])) == {CONFIG, "metadata.json", WEIGHTS}
+
+
+def test_a_vae_file_with_an_absurd_scaler_mean_scores_finite_values(tmp_path):
+    # Issue 26: a VAE file whose scaler mean was edited to 1.2e21 passed every
+    # check, then scored -inf on ordinary rows (an honest VAE did the same on
+    # a row 1e4 standard deviations out: exp of the code's log-variance
+    # overflowed). Such rows now get the lowest finite score.
+    X = np.random.RandomState(0).normal(size=(60, 5))
+    small = {"hidden_layer_sizes": (4,), "latent_dim": 2, "epochs": 1, "random_state": 0}
+    vae = VariationalAutoencoder(**small).fit(X)
+    source = vae.save(tmp_path / "vae.skae")
+
+    def absurd_mean(meta):
+        meta["state"]["scaler_"]["fitted"]["mean_"]["values"][0] = 1.2e21
+
+    path = tmp_path / "crafted.skae"
+    path.write_bytes(craft(source, edit_meta=absurd_mean))
+    lowest = -np.finfo(np.float64).max
+    assert np.array_equal(skae.load(path).score_samples(X), np.full(len(X), lowest))
+    far = X[:3].copy()
+    far[0, 0] = 1e4 * vae.scaler_.scale_[0]
+    scores = vae.score_samples(far)
+    assert scores[0] == lowest
+    assert np.array_equal(scores[1:], vae.score_samples(X[1:3]))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the detector does not check its trees: a crafted forest_nodes_ whose node is its "
+    "own child makes the tree walk loop forever at load (found by the fuzz test of "
+    "test_persistence.py); remove this mark with the fix",
+)
+def test_a_forest_whose_node_is_its_own_child_is_refused(files, tmp_path):
+    # Run in a child process with a time limit, so that the loop fails the test, not the suite.
+    def cycle(meta):
+        meta["state"]["forest_nodes_"]["values"][1] = 0.0  # the root's right child: the root
+
+    path = tmp_path / "cycle.skae"
+    path.write_bytes(craft(files["detector"], edit_meta=cycle))
+    code = (
+        "import sys, skae\n"
+        "try:\n    skae.load(sys.argv[1])\n"
+        "except skae.ModelFileError as error:\n    print('refused:', error)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.startswith("refused:"), result.stderr[-2000:]
