@@ -114,10 +114,10 @@ def isolation_anomaly(x, nodes, starts, max_samples):
     n = len(x)
     rows = np.arange(n)
     depths = np.zeros(n)
-    starts = starts.astype(np.int64)
+    starts = _check_starts(starts, len(nodes))
     for begin, end in zip(starts[:-1], starts[1:], strict=True):
         tree = nodes[begin:end]
-        left = tree[:, _LEFT].astype(np.int64)
+        left = _check_tree(tree, x.shape[1])
         node = np.zeros(n, dtype=np.int64)
         depth = np.ones(n)  # the root's depth is 1, as compute_node_depths counts
         active = left[node] >= 0
@@ -130,6 +130,45 @@ def isolation_anomaly(x, nodes, starts, max_samples):
         depths += depth + average_path_length(tree[node, _SAMPLES]) - 1.0
     denominator = (len(starts) - 1) * average_path_length(max_samples)
     return 2.0 ** (-depths / denominator)
+
+
+def _check_starts(starts, n_nodes):
+    """``starts`` as ints: from 0 to ``n_nodes``, every tree at least one node."""
+    ints = np.asarray(starts, dtype=np.float64).astype(np.int64)
+    if (
+        len(ints) < 2
+        or not np.array_equal(ints, starts)
+        or ints[0] != 0
+        or ints[-1] != n_nodes
+        or np.any(np.diff(ints) < 1)
+    ):
+        raise ValueError("forest_starts_ does not cut forest_nodes_ into trees.")
+    return ints
+
+
+def _check_tree(tree, n_features):
+    """A tree's left children as ints, once its shape is checked; else ValueError.
+
+    Scikit-learn numbers a node's children after it, so requiring every child
+    to come after its node, inside the tree, is what makes every walk from
+    the root end (a crafted file could make a node its own child).
+    """
+    index = np.arange(len(tree))
+    left, right = tree[:, _LEFT].astype(np.int64), tree[:, _RIGHT].astype(np.int64)
+    feature = tree[:, _FEATURE].astype(np.int64)
+    leaf = left == -1
+    inner = ~leaf
+    if (
+        np.any(right[leaf] != -1)
+        or np.any((left[inner] <= index[inner]) | (left[inner] >= len(tree)))
+        or np.any((right[inner] <= index[inner]) | (right[inner] >= len(tree)))
+        or np.any((feature[inner] < 0) | (feature[inner] >= n_features))
+    ):
+        raise ValueError(
+            "forest_nodes_ is not a forest of trees: a node's children must come after "
+            "it in its tree (-1 at a leaf), and split on one of the columns."
+        )
+    return left
 
 
 # ----------------------------------------------------------------------

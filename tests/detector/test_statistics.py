@@ -186,6 +186,29 @@ def test_isolation_term_is_isolation_forests_score_from_plain_arrays(
     assert nodes.dtype == starts.dtype == np.float64 and len(starts) == 101
 
 
+def _small_forest():
+    X = np.random.RandomState(0).normal(size=(64, 3))
+    return X, *scores.forest_arrays(IsolationForest(n_estimators=3, random_state=0).fit(X))
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        pytest.param(lambda nodes, starts: nodes.__setitem__((0, 1), 0.0), id="own-child"),
+        pytest.param(lambda nodes, starts: nodes.__setitem__((0, 0), 1e6), id="child-outside"),
+        pytest.param(lambda nodes, starts: nodes.__setitem__((0, 2), 3.0), id="no-such-column"),
+        pytest.param(lambda nodes, starts: starts.__setitem__(1, 0.0), id="empty-tree"),
+        pytest.param(lambda nodes, starts: starts.__setitem__(-1, 1.0), id="starts-short"),
+    ],
+)
+def test_a_malformed_forest_is_refused_not_walked(edit):
+    # A crafted model file must not make the tree walk loop or read past a tree.
+    X, nodes, starts, n_rows = _small_forest()
+    edit(nodes, starts)
+    with pytest.raises(ValueError, match="forest_"):
+        scores.isolation_anomaly(X, nodes, starts, n_rows)
+
+
 def test_average_path_length_is_c_of_n():
     # c(1) = 0, c(2) = 1, c(n) = 2 H(n - 1) - 2 (n - 1) / n with H(i) ~ ln i + 0.5772
     c = scores.average_path_length([1, 2, 256])

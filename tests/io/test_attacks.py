@@ -460,12 +460,6 @@ def test_a_vae_file_with_an_absurd_scaler_mean_scores_finite_values(tmp_path):
     assert np.array_equal(scores[1:], vae.score_samples(X[1:3]))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the detector does not check its trees: a crafted forest_nodes_ whose node is its "
-    "own child makes the tree walk loop forever at load (found by the fuzz test of "
-    "test_persistence.py); remove this mark with the fix",
-)
 def test_a_forest_whose_node_is_its_own_child_is_refused(files, tmp_path):
     # Run in a child process with a time limit, so that the loop fails the test, not the suite.
     def cycle(meta):

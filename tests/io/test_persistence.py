@@ -879,12 +879,6 @@ def small_files(tmp_path_factory):
 _LAZY = ("keras.", "tensorflow.", "h5py.")
 
 
-@pytest.mark.skip(
-    reason="hangs on main's detector: one mutant's forest_nodes_ has a node that is its own "
-    "child, and the tree walk at load never ends (test_attacks.py::"
-    "test_a_forest_whose_node_is_its_own_child_is_refused, xfail until the detector checks "
-    "its trees); unskip with that fix"
-)
 def test_fuzzed_files_raise_one_exception_or_load_working_estimators(
     small_files, tmp_path, monkeypatch
 ):
