@@ -146,8 +146,8 @@ class AutoencoderOutlierDetector(
         Rows per gradient step.
     n_iter_no_change : int or None, default=None
         With an int ``epochs``, no stopping rule by default.
-    architecture, image_shape, filters, activation, output_activation, \\
-dropout, l1, loss, optimizer, shuffle, early_stopping, validation_fraction, tol, \\
+    architecture, image_shape, filters, activation, output_activation, \
+dropout, l1, loss, optimizer, shuffle, early_stopping, validation_fraction, tol, \
 metrics, callbacks, warm_start, random_state, verbose, **kwargs
         As in :class:`AutoencoderTransformer`.
 
@@ -176,7 +176,7 @@ metrics, callbacks, warm_start, random_state, verbose, **kwargs
     calibration_scores_ : ndarray of shape (n_calibration,)
         The ``score_samples`` the threshold and :meth:`p_values` rest on,
         sorted: the out-of-fold scores, or those of the calibration rows.
-    latent_dim_, model_, encoder_, decoder_, history_, n_iter_, n_features_in_, \\
+    latent_dim_, model_, encoder_, decoder_, history_, n_iter_, n_features_in_, \
 feature_names_in_
         As in :class:`AutoencoderTransformer`; ``transform`` returns the
         autoencoder's code (``latent_dim_`` values).
