@@ -20,7 +20,6 @@ power of four so that a few traces serve every batch size.
 """
 
 import functools
-import math
 import threading
 import weakref
 from collections import OrderedDict
@@ -31,6 +30,7 @@ import keras
 import numpy as np
 
 from . import _generic
+from ._epochs import run_epochs
 from ._keys import architecture_key
 
 __all__ = [
@@ -111,51 +111,30 @@ def fit_arrays(
     valid = None if validation_data is None else _device_arrays(*validation_data)
     _build(model, train, batch_size)
     programs = _programs(model, "train", _loss_values(model), batch_size)
-    callbacks = keras.callbacks.CallbackList(
-        callbacks,
-        add_history=True,
-        add_progbar=verbose != 0,
-        verbose=verbose,
-        epochs=epochs,
-        steps=math.ceil(len(x) / batch_size),
-        model=model,
-    )
     orders = _row_orders(len(x), shuffle, seed)
-    model.stop_training = False
-    callbacks.on_train_begin()
-    logs = None
-    for epoch in range(initial_epoch, epochs):
-        callbacks.on_epoch_begin(epoch)
-        model.reset_metrics()
-        callbacks.on_train_batch_begin(0)
+
+    def run_epoch():
         state = _read(model, training=True)
         state = programs.train_epoch(state, train, next(orders))
         _write(model, state, training=True)
-        logs = _metric_logs(model)
-        callbacks.on_train_batch_end(math.ceil(len(x) / batch_size) - 1, logs)
-        if valid is not None:
-            logs.update(_validate(model, programs, valid, batch_size, callbacks))
-        callbacks.on_epoch_end(epoch, logs)
-        if model.stop_training:
-            break
-    if epochs > initial_epoch:
-        model.optimizer.finalize_variable_values(model.trainable_weights)
-    callbacks.on_train_end(logs=logs)
-    return next(c for c in callbacks.callbacks if isinstance(c, keras.callbacks.History))
 
+    def run_validation():
+        metrics = programs.test_epoch(_read(model, training=False), valid)
+        for variable, value in zip(model.metrics_variables, metrics, strict=True):
+            variable.assign(value)
 
-def _validate(model, programs, data, batch_size, callbacks):
-    callbacks.on_test_begin()
-    model.reset_metrics()
-    callbacks.on_test_batch_begin(0)
-    state = _read(model, training=False)
-    metrics = programs.test_epoch(state, data)
-    for variable, value in zip(model.metrics_variables, metrics, strict=True):
-        variable.assign(value)
-    logs = _metric_logs(model)
-    callbacks.on_test_batch_end(math.ceil(len(data[0]) / batch_size) - 1, logs)
-    callbacks.on_test_end(logs)
-    return {f"val_{name}": value for name, value in logs.items()}
+    return run_epochs(
+        model,
+        run_epoch,
+        None if valid is None else run_validation,
+        n_rows=len(x),
+        n_valid_rows=0 if valid is None else len(valid[0]),
+        batch_size=batch_size,
+        epochs=epochs,
+        initial_epoch=initial_epoch,
+        callbacks=callbacks,
+        verbose=verbose,
+    )
 
 
 def _train_epoch(template_ref, batch_size, state, data, order):
@@ -340,13 +319,6 @@ def _write(model, state, training):
     for variables, values in zip(groups, state, strict=True):
         for variable, value in zip(variables, values, strict=True):
             variable.assign(value)
-
-
-def _metric_logs(model):
-    return {
-        name: float(value) if np.ndim(value) == 0 else np.asarray(value)
-        for name, value in model.get_metrics_result().items()
-    }
 
 
 def _device_arrays(x, y, sample_weight=None):

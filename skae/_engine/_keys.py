@@ -2,12 +2,14 @@
 
 Two models whose :func:`architecture_key` agree trace to the same compiled
 function up to their variables, so one trace serves both (TensorFlow:
-:mod:`skae._compiled`; JAX: the jitted stateless steps). The key is the
+:mod:`skae._engine._tf_compiled`; JAX: the jitted stateless steps). The key is the
 model's config without seeds and with the names Keras numbered itself
 replaced by their places, the loss, metrics and optimizer configs without the
 learning rate (a variable), and ``floatx``; None where that does not say
 everything about the computation (a custom model class or layer, a
-``Lambda``, XLA, a distribution strategy).
+``Lambda``, a model that runs eagerly or under a distribution strategy).
+What only one backend's tracing depends on (TensorFlow: XLA, a strategy in
+scope) is checked by that backend's module before it asks for the key.
 """
 
 import json
@@ -18,15 +20,13 @@ import keras
 
 from .._quiet import tensorflow_unimported
 
-__all__ = ["OPAQUE_LAYERS", "TRAINING_KINDS", "architecture_key", "clear"]
+__all__ = ["OPAQUE_LAYERS", "TRAINING_KINDS", "architecture_key", "clear", "flat_objects"]
 
 # Function kinds that touch the optimizer and metrics, not only the model.
-TRAINING_KINDS = _TRAINING_KINDS = frozenset({"train", "test"})
+TRAINING_KINDS = frozenset({"train", "test"})
 
 # Keras layers that run Python the config does not describe.
-OPAQUE_LAYERS = _OPAQUE_LAYERS = frozenset(
-    {"Lambda", "TFSMLayer", "JaxLayer", "FlaxLayer", "TorchModuleWrapper"}
-)
+OPAQUE_LAYERS = frozenset({"Lambda", "TFSMLayer", "JaxLayer", "FlaxLayer", "TorchModuleWrapper"})
 
 # model -> its part of the key ("" where it cannot share), computed once per model.
 _MODEL_KEYS = weakref.WeakKeyDictionary()
@@ -60,7 +60,7 @@ def _architecture_key(model, kind):
     if not architecture:
         return None
     variant = {"kind": kind}
-    if kind in _TRAINING_KINDS:
+    if kind in TRAINING_KINDS:
         variant["compile"] = _guarded(_compile_key, model, kind == "train")
         if variant["compile"] is None:
             return None
@@ -121,14 +121,12 @@ def _own(cls):
 def _shareable_model(model):
     if not type(model).__module__.startswith("keras.") or not model.built:
         return False
-    # XLA is what JAX always runs; on TensorFlow it changes the traced graph.
-    xla = getattr(model, "jit_compile", False) is True and keras.backend.backend() == "tensorflow"
-    if xla or getattr(model, "run_eagerly", False):
+    if getattr(model, "run_eagerly", False):
         return False
     if getattr(model, "_distribute_strategy", None) is not None:
         return False
     return all(
-        _own(type(layer)) and type(layer).__name__ not in _OPAQUE_LAYERS for layer in _layers(model)
+        _own(type(layer)) and type(layer).__name__ not in OPAQUE_LAYERS for layer in _layers(model)
     )
 
 
@@ -202,7 +200,7 @@ def _compile_key(model, with_optimizer):
     if arguments is None:
         return None
     named = ("loss", "loss_weights", "metrics", "weighted_metrics")
-    if not all(_known(item) for name in named for item in _flat_objects(arguments.get(name))):
+    if not all(_known(item) for name in named for item in flat_objects(arguments.get(name))):
         return None
     config = dict(model.get_compile_config())
     config.pop("steps_per_execution", None)
@@ -228,12 +226,13 @@ def _known(item):
     return _own(type(item))
 
 
-def _flat_objects(value):
+def flat_objects(value):
+    """The leaves of nested dicts, lists and tuples (losses, metrics), in order."""
     if isinstance(value, dict):
         for item in value.values():
-            yield from _flat_objects(item)
+            yield from flat_objects(item)
     elif isinstance(value, (list, tuple)):
         for item in value:
-            yield from _flat_objects(item)
+            yield from flat_objects(item)
     else:
         yield value

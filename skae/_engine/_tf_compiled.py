@@ -43,15 +43,15 @@ replaced at every call, and the template dies when its user drops it.
 turns sharing off (every model traces its own functions, as before).
 """
 
-import json
 import os
-import re
 import threading
 import weakref
 from collections import OrderedDict
 
 import keras
 import tensorflow as tf
+
+from . import _keys
 
 __all__ = ["ENABLED", "MAX_ARCHITECTURES", "Bound", "architecture_key", "bind", "clear", "stats"]
 
@@ -65,26 +65,17 @@ def _enabled(environ):
 ENABLED = _enabled(os.environ)
 MAX_ARCHITECTURES = 8
 
-# Function kinds that touch the optimizer and metrics, not only the model.
-_TRAINING_KINDS = frozenset({"train", "test"})
-
-# Keras layers that run Python the config does not describe.
-_OPAQUE_LAYERS = frozenset({"Lambda", "TFSMLayer", "JaxLayer", "FlaxLayer", "TorchModuleWrapper"})
-
 _LOCK = threading.Lock()
 # architecture -> {(variant, argument signature): _Slot}, least recently used first.
 _ARCHITECTURES = OrderedDict()
 _STATS = {"traced": 0, "shared": 0, "unshareable": 0}
-# model -> its part of the key ("" where it cannot share), computed once per model:
-# functions are traced once per model on the per-model path too.
-_MODEL_KEYS = weakref.WeakKeyDictionary()
 
 
 def clear():
     """Forget every shared function (tests; freeing memory)."""
     with _LOCK:
         _ARCHITECTURES.clear()
-        _MODEL_KEYS.clear()
+        _keys.clear()
         for name in _STATS:
             _STATS[name] = 0
 
@@ -232,7 +223,7 @@ def _slot(key, arg_specs):
 def _state(model, kind):
     """The variables a function of ``kind`` may capture, in an order set by the architecture."""
     variables = list(model.variables)
-    if kind in _TRAINING_KINDS:
+    if kind in _keys.TRAINING_KINDS:
         optimizer = getattr(model, "optimizer", None)
         if optimizer is not None:
             variables += optimizer.variables
@@ -245,7 +236,7 @@ def _loss_variables(model):
     """Variables held by the compiled loss objects (a switch such as a trimming flag)."""
     arguments = getattr(getattr(model, "_compile_config", None), "config", None) or {}
     found = []
-    for loss in _flat_objects(arguments.get("loss")):
+    for loss in _keys.flat_objects(arguments.get("loss")):
         if isinstance(loss, keras.losses.Loss):
             found += [
                 value
@@ -273,191 +264,13 @@ def _free_rows(value):
 
 
 def architecture_key(model, kind):
-    """Strings equal for two models whose functions of ``kind`` trace to the same graph.
+    """:func:`skae._engine._keys.architecture_key`, None also where TensorFlow alone differs.
 
-    A pair: the architecture (the model), then what else the function of
-    ``kind`` depends on (compile arguments, optimizer); None where sharing
-    does not apply (see the module's docstring).
+    XLA (``jit_compile``) changes the traced graph on TensorFlow, and a
+    distribution strategy in scope changes how variables are read and
+    written; neither is in the model's config, so both are checked here, on
+    every call (a strategy is entered and left around the model).
     """
-    architecture = _MODEL_KEYS.get(model)
-    if architecture is None:
-        architecture = _model_key(model) or ""
-        _MODEL_KEYS[model] = architecture
-    if not architecture:
+    if getattr(model, "jit_compile", False) is True or tf.distribute.has_strategy():
         return None
-    variant = {"kind": kind}
-    if kind in _TRAINING_KINDS:
-        variant["compile"] = _guarded(_compile_key, model, kind == "train")
-        if variant["compile"] is None:
-            return None
-    variant = _guarded(_dumps, variant)
-    return None if variant is None else (architecture, variant)
-
-
-def _model_key(model):
-    """The model's part of :func:`architecture_key` (None where it cannot share)."""
-    if not _guarded(_shareable_model, model):
-        return None
-    architecture = {
-        "floatx": keras.config.floatx(),
-        "class": _qualified_name(type(model)),
-        "model": _guarded(_model_config, model),
-    }
-    return None if architecture["model"] is None else _guarded(_dumps, architecture)
-
-
-def _model_config(model):
-    config = model.get_config()
-    return _canonical(config, _automatic_names(model, config))
-
-
-def _dumps(value):
-    return json.dumps(value, sort_keys=True, default=_unknown)
-
-
-def _guarded(function, *args):
-    """``function(*args)``, or None where the model's or compile's config cannot be read."""
-    try:
-        return function(*args)
-    except (_Unshareable, NotImplementedError, TypeError, ValueError, AttributeError):
-        return None
-
-
-class _Unshareable(Exception):
-    pass
-
-
-def _unknown(value):
-    raise _Unshareable(type(value).__name__)
-
-
-def _qualified_name(cls):
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
-def _own(cls):
-    """Whether ``cls`` is Keras' own, or skae's and saved by its config (registered)."""
-    if cls.__module__.startswith("keras."):
-        return True
-    return cls.__module__.startswith("skae.") and (
-        keras.saving.get_registered_name(cls).startswith("skae>")
-    )
-
-
-def _shareable_model(model):
-    if not type(model).__module__.startswith("keras.") or not model.built:
-        return False
-    if getattr(model, "jit_compile", False) is True or getattr(model, "run_eagerly", False):
-        return False
-    if tf.distribute.has_strategy() or getattr(model, "_distribute_strategy", None) is not None:
-        return False
-    return all(
-        _own(type(layer)) and type(layer).__name__ not in _OPAQUE_LAYERS for layer in _layers(model)
-    )
-
-
-def _layers(layer):
-    """Every layer nested in ``layer``, models' layers included."""
-    for child in getattr(layer, "layers", ()):
-        yield child
-        yield from _layers(child)
-
-
-def _automatic_names(model, config):
-    """Names Keras made up (``reshape_9``), each mapped to its place in ``config``.
-
-    Keras numbers automatic names by how many layers of the class the process
-    has made, so that two models built alike differ in them; a name chosen by
-    the builder (``"encoder"``) is kept, since code may look a layer up by it.
-    """
-    names = {}
-
-    def visit(name, class_name):
-        if isinstance(name, str) and re.fullmatch(
-            re.escape(_snake_case(class_name)) + r"(_\d+)?", name
-        ):
-            names.setdefault(name, f"<automatic name {len(names)}>")
-
-    def walk(value):
-        if isinstance(value, dict):
-            inner = value.get("config")
-            if isinstance(value.get("class_name"), str) and isinstance(inner, dict):
-                visit(inner.get("name"), value["class_name"])
-            for item in value.values():
-                walk(item)
-        elif isinstance(value, (list, tuple)):
-            for item in value:
-                walk(item)
-
-    visit(getattr(model, "name", None), type(model).__name__)
-    walk(config)
-    return names
-
-
-def _snake_case(name):
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
-def _canonical(config, names):
-    """``config`` without ``"seed"`` entries, automatic ``names`` replaced by their places."""
-    if isinstance(config, dict):
-        return {k: _canonical(v, names) for k, v in config.items() if k != "seed"}
-    if isinstance(config, (list, tuple)):
-        return [_canonical(v, names) for v in config]
-    if isinstance(config, str):
-        return names.get(config, config)
-    return config
-
-
-def _without_seeds(config):
-    """``config`` without its ``"seed"`` entries (seeds set initial values, not the graph)."""
-    if isinstance(config, dict):
-        return {k: _without_seeds(v) for k, v in config.items() if k != "seed"}
-    if isinstance(config, (list, tuple)):
-        return [_without_seeds(v) for v in config]
-    return config
-
-
-def _compile_key(model, with_optimizer):
-    """Loss, metrics and (for training) optimizer, as they set the graph; None if unknown."""
-    arguments = getattr(getattr(model, "_compile_config", None), "config", None)
-    if arguments is None:
-        return None
-    named = ("loss", "loss_weights", "metrics", "weighted_metrics")
-    if not all(_known(item) for name in named for item in _flat_objects(arguments.get(name))):
-        return None
-    config = dict(model.get_compile_config())
-    config.pop("steps_per_execution", None)
-    config.pop("optimizer", None)
-    if with_optimizer:
-        if model.optimizer is None or not _own(type(model.optimizer)):
-            return None
-        settings = dict(model.optimizer.get_config())
-        settings.pop("name", None)
-        if isinstance(settings.get("learning_rate"), (int, float)):
-            settings.pop("learning_rate")  # a variable, not part of the graph
-        config["optimizer"] = [_qualified_name(type(model.optimizer)), settings]
-    return _without_seeds(config)
-
-
-def _known(item):
-    """Whether a loss, metric or weight is a name, a number, or Keras' or skae's own."""
-    if item is None or isinstance(item, (str, int, float)):
-        return True
-    if isinstance(item, type) or not hasattr(item, "get_config"):  # a class or function
-        name = getattr(item, "__qualname__", "<lambda>")
-        return getattr(item, "__module__", "").startswith("keras.") and "<" not in name
-    return _own(type(item))
-
-
-def _flat_objects(value):
-    if isinstance(value, dict):
-        for item in value.values():
-            yield from _flat_objects(item)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            yield from _flat_objects(item)
-    else:
-        yield value
+    return _keys.architecture_key(model, kind)

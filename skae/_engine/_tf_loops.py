@@ -20,13 +20,13 @@ are found in a weak-keyed table: they are never pickled with it, and die with
 it.
 """
 
-import math
 from contextlib import contextmanager
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from ._epochs import run_epochs
 from ._tf_functions import forget_stale_bindings, function
 
 __all__ = ["fit_arrays", "fit_model"]
@@ -170,70 +170,34 @@ def fit_arrays(
     valid = None if validation_data is None else _as_tensors(*validation_data)
     _build(model, train, batch_size)
     forget_stale_bindings(model)
-    callbacks = keras.callbacks.CallbackList(
-        callbacks,
-        add_history=True,
-        add_progbar=verbose != 0,
-        verbose=verbose,
-        epochs=epochs,
-        steps=math.ceil(len(x) / batch_size),
-        model=model,
-    )
     orders = _row_orders(len(x), shuffle, seed)
-    model.stop_training = False
-    callbacks.on_train_begin()
-    logs = None
-    for epoch in range(initial_epoch, epochs):
-        callbacks.on_epoch_begin(epoch)
-        logs = _train_epoch(model, train, next(orders), batch_size, callbacks)
-        if valid is not None:
-            logs.update(_validate(model, valid, batch_size, callbacks))
-        callbacks.on_epoch_end(epoch, logs)
-        if model.stop_training:
-            break
-    if epochs > 0:
-        # Optimizers with weight averaging (use_ema) copy the averages in now.
-        model.optimizer.finalize_variable_values(model.trainable_weights)
-    callbacks.on_train_end(logs=logs)
-    return next(c for c in callbacks.callbacks if isinstance(c, keras.callbacks.History))
+
+    def run_validation():
+        batch = tf.constant(batch_size, tf.int32)
+        function(model, "test", (valid, batch))(valid, batch)
+
+    return run_epochs(
+        model,
+        lambda: _train_epoch(model, train, next(orders), batch_size),
+        None if valid is None else run_validation,
+        n_rows=len(x),
+        n_valid_rows=0 if valid is None else len(valid[0]),
+        batch_size=batch_size,
+        epochs=epochs,
+        initial_epoch=initial_epoch,
+        callbacks=callbacks,
+        verbose=verbose,
+    )
+
+
+def _train_epoch(model, data, order, batch_size):
+    """One epoch, visiting the rows in ``order``, as one compiled call."""
+    batch = tf.constant(batch_size, tf.int32)
+    function(model, "train", (data, order, batch))(data, order, batch)
 
 
 # ----------------------------------------------------------------------
-# one epoch, one validation pass
-
-
-def _train_epoch(model, data, order, batch_size, callbacks):
-    """Run one epoch, visiting rows in ``order``, as one compiled call; return its logs."""
-    batch = tf.constant(batch_size, tf.int32)
-    run_epoch = function(model, "train", (data, order, batch))
-    model.reset_metrics()
-    callbacks.on_train_batch_begin(0)
-    run_epoch(data, order, batch)
-    logs = _metric_logs(model)
-    callbacks.on_train_batch_end(math.ceil(len(order) / batch_size) - 1, logs)
-    return dict(logs)
-
-
-def _validate(model, data, batch_size, callbacks):
-    """Loss and metrics on ``data``, as ``Model.evaluate`` logs them within fit."""
-    batch = tf.constant(batch_size, tf.int32)
-    run_test = function(model, "test", (data, batch))
-    callbacks.on_test_begin()
-    model.reset_metrics()
-    callbacks.on_test_batch_begin(0)
-    run_test(data, batch)
-    logs = _metric_logs(model)
-    callbacks.on_test_batch_end(math.ceil(len(data[0]) / batch_size) - 1, logs)
-    callbacks.on_test_end(logs)
-    return {f"val_{name}": value for name, value in logs.items()}
-
-
-def _metric_logs(model):
-    """The model's metrics, loss included, as Python floats (as ``Model.fit`` logs them)."""
-    return {
-        name: float(value) if np.ndim(value) == 0 else np.asarray(value)
-        for name, value in model.get_metrics_result().items()
-    }
+# row orders
 
 
 def _row_orders(n_rows, shuffle, seed=None):

@@ -10,13 +10,12 @@ batch by indexing a per-epoch permutation, and callbacks run once per epoch
 and against ``torch.compile``'d steps).
 """
 
-import math
-
 import keras
 import numpy as np
 import torch
 
 from . import _generic
+from ._epochs import run_epochs
 
 __all__ = [
     "clear_traces",
@@ -68,53 +67,32 @@ def fit_arrays(
     train = _tensors(x, y, sample_weight)
     valid = None if validation_data is None else _tensors(*validation_data)
     model._symbolic_build(data_batch=tuple(part[:batch_size] for part in train))
-    n_steps = math.ceil(len(x) / batch_size)
-    callbacks = keras.callbacks.CallbackList(
-        callbacks,
-        add_history=True,
-        add_progbar=verbose != 0,
-        verbose=verbose,
-        epochs=epochs,
-        steps=n_steps,
-        model=model,
-    )
     rng = np.random.default_rng(seed)
-    model.stop_training = False
-    callbacks.on_train_begin()
-    logs = None
-    for epoch in range(initial_epoch, epochs):
-        callbacks.on_epoch_begin(epoch)
-        model.reset_metrics()
-        callbacks.on_train_batch_begin(0)
+
+    def run_epoch():
         order = rng.permutation(len(x)) if shuffle else np.arange(len(x))
         order = torch.from_numpy(order).to(train[0].device)
         for start in range(0, len(x), batch_size):
             rows = order[start : start + batch_size]
             model.train_step(tuple(part[rows] for part in train))
-        logs = _metric_logs(model)
-        callbacks.on_train_batch_end(n_steps - 1, logs)
-        if valid is not None:
-            logs.update(_validate(model, valid, batch_size, callbacks))
-        callbacks.on_epoch_end(epoch, logs)
-        if model.stop_training:
-            break
-    if epochs > initial_epoch:
-        model.optimizer.finalize_variable_values(model.trainable_weights)
-    callbacks.on_train_end(logs=logs)
-    return next(c for c in callbacks.callbacks if isinstance(c, keras.callbacks.History))
 
+    def run_validation():
+        with torch.no_grad():
+            for start in range(0, len(valid[0]), batch_size):
+                model.test_step(tuple(part[start : start + batch_size] for part in valid))
 
-def _validate(model, data, batch_size, callbacks):
-    callbacks.on_test_begin()
-    model.reset_metrics()
-    callbacks.on_test_batch_begin(0)
-    with torch.no_grad():
-        for start in range(0, len(data[0]), batch_size):
-            model.test_step(tuple(part[start : start + batch_size] for part in data))
-    logs = _metric_logs(model)
-    callbacks.on_test_batch_end(math.ceil(len(data[0]) / batch_size) - 1, logs)
-    callbacks.on_test_end(logs)
-    return {f"val_{name}": value for name, value in logs.items()}
+    return run_epochs(
+        model,
+        run_epoch,
+        None if valid is None else run_validation,
+        n_rows=len(x),
+        n_valid_rows=0 if valid is None else len(valid[0]),
+        batch_size=batch_size,
+        epochs=epochs,
+        initial_epoch=initial_epoch,
+        callbacks=callbacks,
+        verbose=verbose,
+    )
 
 
 def predict_arrays(model, x, chunk_size, outputs="model"):
@@ -148,13 +126,6 @@ def _tensors(x, y, sample_weight=None):
         parts.append(np.asarray(sample_weight, dtype=keras.backend.floatx()))
     # keras.ops puts them on Keras' device (the GPU when there is one), once per fit.
     return tuple(keras.ops.convert_to_tensor(np.ascontiguousarray(part)) for part in parts)
-
-
-def _metric_logs(model):
-    return {
-        name: float(value) if np.ndim(value) == 0 else np.asarray(value)
-        for name, value in model.get_metrics_result().items()
-    }
 
 
 def clear_traces():

@@ -5,6 +5,7 @@ turns its parameters into :class:`TrainingOptions` and calls :func:`train`;
 the epochs themselves run in the backend's loop (:mod:`skae._engine._backend`).
 """
 
+import warnings
 from dataclasses import dataclass, field
 
 import keras
@@ -120,8 +121,16 @@ def row_losses(model, x, y, sample_weight=None):
     """The compiled loss of ``model`` on each row (before any reduction over rows)."""
     loss = model.loss
     per_row = loss.call if isinstance(loss, keras.losses.Loss) else keras.losses.get(loss)
-    predictions = predict_arrays(model, x, 8192)
-    return np.asarray(per_row(y, predictions), dtype=np.float64)
+    # The loss gets the backend's tensors, as in training: given NumPy arrays,
+    # PyTorch's tensor minus an array goes through NumPy's deprecated
+    # __array_wrap__ (a DeprecationWarning per call under NumPy 2).
+    y, predictions = (keras.ops.convert_to_tensor(v) for v in (y, predict_arrays(model, x, 8192)))
+    losses = per_row(y, predictions)
+    with warnings.catch_warnings():
+        # Keras' convert_to_numpy calls np.array on a PyTorch tensor, whose
+        # __array__ lacks NumPy 2's copy keyword: their warning, not a fault here.
+        warnings.filterwarnings("ignore", "__array__ implementation", DeprecationWarning)
+        return np.asarray(keras.ops.convert_to_numpy(losses), dtype=np.float64)
 
 
 def significantly_lower(losses, baseline, sample_weight=(), level=0.05):

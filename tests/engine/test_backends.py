@@ -8,6 +8,8 @@ shared traces have their own tests (tests/engine/test_loops.py,
 test_shared_traces.py).
 """
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -40,6 +42,39 @@ def test_in_order_training_gives_model_fits_numbers():
     np.testing.assert_allclose(logs.history["loss"], reference.history["loss"], rtol=1e-4)
     for mine, keras_weights in zip(ours.get_weights(), theirs.get_weights(), strict=True):
         np.testing.assert_allclose(mine, keras_weights, rtol=1e-4, atol=1e-5)
+
+
+def test_row_losses_are_each_rows_loss_and_warn_of_nothing():
+    # skae's masked loss run on NumPy arrays mixed PyTorch tensors with arrays,
+    # which NumPy 2 warns of on every call.
+    from skae._nn._layers import MaskedMeanSquaredError
+
+    x = _rows(n=10)
+    model = _model()
+    model.compile(optimizer="adam", loss=MaskedMeanSquaredError())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        losses = _engine.row_losses(model, x, x)
+    expected = ((_engine.predict_arrays(model, x, 64) - x) ** 2).mean(axis=1)
+    assert losses.dtype == np.float64
+    np.testing.assert_allclose(losses, expected, rtol=1e-5)
+
+
+def test_weight_averages_are_copied_in_as_model_fit_does():
+    # Model.fit copies an optimizer's weight averages (use_ema) into the
+    # weights at the end whenever epochs > 0, also when a fit resumes at its
+    # last epoch and runs none (weights set since are put back to the averages).
+    x = _rows()
+    ours, theirs = _model(), _model()
+    for model in (ours, theirs):
+        model.compile(optimizer=keras.optimizers.Adam(1e-2, use_ema=True), loss="mse")
+        model.fit(x, x, batch_size=BATCH_SIZE, epochs=2, shuffle=False, verbose=0)
+        model.set_weights([w + 1 for w in model.get_weights()])  # away from the averages
+    resumed = dict(batch_size=BATCH_SIZE, epochs=2, initial_epoch=2, shuffle=False)
+    _engine.fit_model(ours, x, x, **resumed)
+    theirs.fit(x, x, verbose=0, **resumed)
+    for mine, keras_weights in zip(ours.get_weights(), theirs.get_weights(), strict=True):
+        np.testing.assert_allclose(mine, keras_weights, rtol=1e-5, atol=1e-6)
 
 
 def test_a_seeded_fit_with_dropout_repeats_exactly():

@@ -253,9 +253,9 @@ def epoch_orders(monkeypatch):
     orders = []
     original = skae._engine._tf_loops._train_epoch
 
-    def spy(model, data, order, batch_size, callbacks):
+    def spy(model, data, order, batch_size):
         orders.append(np.asarray(order))
-        return original(model, data, order, batch_size, callbacks)
+        return original(model, data, order, batch_size)
 
     monkeypatch.setattr(skae._engine._tf_loops, "_train_epoch", spy)
     return orders

@@ -320,6 +320,19 @@ def test_models_sharing_cannot_describe_train_on_their_own(make):
     assert not all(np.array_equal(a, b) for a, b in zip(model.get_weights(), before, strict=True))
 
 
+def test_a_distribution_strategy_in_scope_stops_sharing():
+    # A strategy changes how variables are read and written, and it is not in
+    # the model's config: the key is refused while one is in scope, even for a
+    # model whose key was computed (and remembered) outside it.
+    import tensorflow as tf
+
+    model = _dense(0)
+    assert _key(model) is not None
+    with tf.distribute.OneDeviceStrategy("/cpu:0").scope():
+        assert compiled.architecture_key(model, "train") is None
+    assert compiled.architecture_key(model, "train") is not None
+
+
 # ---------------------------------------------------------------------------
 # Bounded, model-free, thread-safe, switchable
 
