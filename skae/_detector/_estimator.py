@@ -743,9 +743,10 @@ feature_names_in_
         >>> import numpy as np
         >>> from skae import AutoencoderOutlierDetector
         >>> rng = np.random.RandomState(0)
-        >>> X = rng.normal(size=(300, 5))
+        >>> factors = rng.normal(size=(300, 2))  # 5 columns driven by 2 factors
+        >>> X = factors @ rng.normal(size=(2, 5)) + 0.1 * rng.normal(size=(300, 5))
         >>> detector = AutoencoderOutlierDetector(random_state=0).fit(X)
-        >>> row = X[:1].copy(); row[0, 3] = 12.0
+        >>> row = X[:1].copy(); row[0, 3] += 3.0  # off the rows' structure in x3
         >>> detector.explain(row, top_k=1)["column"].tolist()
         ['x3']
         """
