@@ -9,7 +9,8 @@ Each RESULTS is a results JSON written by ``bench_outliers.py --out`` or the
 per-table ``.partial.jsonl`` it appends as tables finish. Runs of one pool
 with the same seeds and splits (the protocol fixes them) are merged table by
 table, so a run of skae alone can be read beside a run of the baselines; a
-(family, size, table) is kept only where every detector has figures.
+(family, size, table) counts only where every detector has figures (a run
+cut short is reported on the tables it finished, all detectors alike).
 
 Prints, per family and training size (and as one table of every detector's
 mean ROC-AUC / AP):
@@ -101,7 +102,7 @@ def report(cells, candidate, ablation):
             tables = cells.get((family, size))
             if not tables:
                 continue
-            present = set.intersection(*(set(r) for r in tables.values()))
+            present = set.union(*(set(r) for r in tables.values()))
             detectors = [d for d in (*BASELINES, candidate, ablation) if d in present]
             names, m = means(tables, detectors, candidate)
             if not names:
