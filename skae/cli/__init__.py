@@ -5,7 +5,7 @@ Commands
 ``skae score DATA``
     Score every row of DATA with an :class:`~skae.AutoencoderOutlierDetector`
     (trained on DATA, or loaded with ``--model``) and write the columns
-    ``row``, ``score`` and ``label`` (+1 inlier, -1 outlier).
+    ``row``, ``score``, ``label`` (+1 inlier, -1 outlier) and ``p_value``.
 ``skae fit DATA -o MODEL``
     Train a detector or an :class:`~skae.AutoencoderTransformer` on DATA and
     save it with ``estimator.save(MODEL)``; ``skae.load(MODEL)`` reads it back.
@@ -68,6 +68,30 @@ TensorFlow (``_backend``); ``skae --help`` names it. On JAX, compiled
 functions are kept in JAX's persistent cache (``~/.cache/skae/jax``).
 """
 
-from ._main import main
+import os
+import signal
+import threading
+
+
+def _interrupted_while_importing(signum, frame):
+    os.write(2, b"skae: error: interrupted\n")
+    os._exit(130)
+
+
+# Ctrl-C while this package's modules are read (slow the first time, when
+# Python compiles them): one line and exit 130, as main() answers it later,
+# not a KeyboardInterrupt traceback. Python's own handler is back once they
+# are imported, for a program that imports skae.cli without running it.
+_EARLY = (
+    threading.current_thread() is threading.main_thread()
+    and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+)
+if _EARLY:
+    signal.signal(signal.SIGINT, _interrupted_while_importing)
+try:
+    from ._main import main
+finally:
+    if _EARLY:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 __all__ = ["main"]
