@@ -35,6 +35,8 @@ import json, sys, time, warnings
 import numpy as np
 from sklearn.model_selection import train_test_split
 from skae import AutoencoderOutlierDetector
+import skae
+assert skae.__file__.startswith(sys.argv[1]), (skae.__file__, sys.argv[1])
 for line in sys.stdin:
     path, size = json.loads(line)
     data = np.load(path)
@@ -65,10 +67,12 @@ def extract(revision, folder):
     return folder
 
 
-def worker(pythonpath):
+def worker(pythonpath, cwd):
+    # cwd: not the checkout, whose skae would shadow PYTHONPATH's (python -c puts cwd first)
     env = {**os.environ, "PYTHONPATH": str(pythonpath), "TF_CPP_MIN_LOG_LEVEL": "3"}
     return subprocess.Popen(
-        [sys.executable, "-c", WORKER],
+        [sys.executable, "-c", WORKER, str(pythonpath)],
+        cwd=cwd,
         env=env,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -91,7 +95,7 @@ def main():
     ]
     with tempfile.TemporaryDirectory() as temp:
         versions = {"before": extract(args.before, Path(temp) / "before"), "after": ROOT}
-        workers = {name: worker(path) for name, path in versions.items()}
+        workers = {name: worker(path, temp) for name, path in versions.items()}
         load = os.getloadavg()
         times = {name: {} for name in versions}
         for path in paths:
