@@ -332,7 +332,9 @@ class _BaseAutoencoder(CallbackSupportMixin, BaseEstimator):
     # ------------------------------------------------------------------
     # fit, top to bottom
 
-    def _fit_autoencoder(self, X, target, sample_weight, *, seed, single_epoch=False):
+    def _fit_autoencoder(
+        self, X, target, sample_weight, *, seed, single_epoch=False, validated=False
+    ):
         """Train to reconstruct ``target`` (``X`` itself when None) from ``X``.
 
         validate -> fit the scaling -> build the network (or keep it) ->
@@ -341,9 +343,12 @@ class _BaseAutoencoder(CallbackSupportMixin, BaseEstimator):
         scaled training rows (those of positive weight), for statistics that
         subclasses fit on them. ``seed`` is the fit's seed (:meth:`_fit_seed`),
         drawn once by the public method and passed to every step that needs it.
+        ``validated``: ``X`` is already the output of :meth:`_check_X` (a
+        subclass that needs the validated rows before training).
         """
         keep = hasattr(self, "model_") and (single_epoch or self.warm_start)
-        X = self._check_X(X, reset=not keep)
+        if not validated:
+            X = self._check_X(X, reset=not keep)
         target_given = target is not None
         if target_given:
             target = _validation.check_target(target, X, type(self).__name__)

@@ -370,6 +370,11 @@ def test_fit_on_rows_without_spread(make_estimator, estimator, rows):
     # statistics a zero scale, and every other row a score of -inf. One row
     # leaves nothing to hold out, hence early_stopping=False.
     X = _data()[:1] if rows == "one_row" else np.ones(SHAPE)
+    if rows == "one_row" and estimator is AutoencoderOutlierDetector:
+        # Its terms are scored out of fold: one row leaves no fold to score it.
+        with pytest.raises(ValueError, match="at least 2 samples; got 1"):
+            make_estimator(estimator, **TINY, early_stopping=False).fit(X)
+        return
     model = make_estimator(estimator, **TINY, early_stopping=False).fit(X)
     for method in PREDICT_METHODS:
         if hasattr(model, method):

@@ -349,7 +349,9 @@ feature_names_in_
         """
         seed = self._fit_seed()
         X, held_out, sample_weight = hold_out(X, sample_weight, self.calibration_fraction, seed)
-        scaled = self._fit_autoencoder(X, None, sample_weight, seed=seed)
+        # Validated once, here: the second network trains on these rows too.
+        X = self._check_X(X, reset=not (hasattr(self, "model_") and self.warm_start))
+        scaled = self._fit_autoencoder(X, None, sample_weight, seed=seed, validated=True)
         held_ae = None
         if self._autoencoder_term:
             held_ae = self._held_out_autoencoder(X, sample_weight, seed)
@@ -429,9 +431,7 @@ feature_names_in_
         scores them; the anomalies are in its own units (its scaling, its
         ``s_j``), as the first network's are for new rows.
         """
-        if not hasattr(X, "shape") and not hasattr(X, "__len__"):
-            X = np.asarray(X)  # array-likes such as scikit-learn's _NotAnArray
-        kept = np.arange(_validation.n_rows(X))
+        kept = np.arange(len(X))  # X: validated rows (fit's _check_X)
         if sample_weight is not None:
             kept = kept[np.asarray(sample_weight) > 0]
         n = len(kept)
@@ -442,12 +442,16 @@ feature_names_in_
         fit_rows, held_rows = np.sort(order[n_held:]), np.sort(order[:n_held])
         # No callbacks: a user's (progress, checkpoints, logs) are for the network kept.
         twin = clone(self).set_params(calibration_fraction=0.0, verbose=0, callbacks=None)
+        # What _check_X(reset=True) records, which the twin's training reads.
+        for name in ("n_features_in_", "feature_names_in_"):
+            if hasattr(self, name):
+                setattr(twin, name, getattr(self, name))
         weights = None if sample_weight is None else np.asarray(sample_weight)[kept[fit_rows]]
         fit_scaled = twin._fit_autoencoder(
-            _validation.take_rows(X, kept[fit_rows]), None, weights, seed=seed
+            X[kept[fit_rows]], None, weights, seed=seed, validated=True
         )
         scales = scores.residual_scales(twin._residuals(twin.model_, fit_scaled))
-        held = twin._scale(twin._check_X(_validation.take_rows(X, kept[held_rows])))
+        held = twin._scale(X[kept[held_rows]])
         return held_rows, scores.residual_anomaly(twin._residuals(twin.model_, held), scales)
 
     def _fit_statistics(self, scaled, seed, held_ae):

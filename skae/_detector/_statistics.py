@@ -129,7 +129,9 @@ def isolation_anomaly(x, nodes, starts, max_samples):
             active = left[node] >= 0
         depths += depth + average_path_length(tree[node, _SAMPLES]) - 1.0
     denominator = (len(starts) - 1) * average_path_length(max_samples)
-    return 2.0 ** (-depths / denominator)
+    # As scikit-learn: trees of one row (c(1) = 0) score 0.5, not 0 / 0.
+    ratio = np.divide(depths, denominator, out=np.ones_like(depths), where=denominator != 0)
+    return 2.0 ** (-ratio)
 
 
 def _check_starts(starts, n_nodes):

@@ -50,11 +50,27 @@ def main(argv=None):
         try:
             return _parse_and_run(argv)
         except KeyboardInterrupt:  # while parsing or importing
-            error("interrupted")
-            return 130
+            return _signalled(signal.SIGINT)
         except Terminated as exc:
-            error(f"terminated ({signal.Signals(exc.signum).name})")
-            return 128 + exc.signum
+            return _signalled(exc.signum)
+        except ImportError:
+            # A signal during a C extension's import (NumPy's) comes out as an ImportError.
+            if not _RECEIVED:
+                raise
+            return _signalled(_RECEIVED[0])
+
+
+# The signals the handlers of _signals_raise have received, first first.
+_RECEIVED = []
+
+
+def _signalled(signum):
+    """One line for a signal that ends the command; its exit status, 128 + the signal."""
+    if signum == signal.SIGINT:
+        error("interrupted")
+    else:
+        error(f"terminated ({signal.Signals(signum).name})")
+    return 128 + signum
 
 
 def _parse_and_run(argv):
@@ -82,11 +98,9 @@ def _run(command, args):
     try:
         command(args)
     except KeyboardInterrupt:
-        error("interrupted")
-        return 130
+        return _signalled(signal.SIGINT)
     except Terminated as exc:
-        error(f"terminated ({signal.Signals(exc.signum).name})")
-        return 128 + exc.signum
+        return _signalled(exc.signum)
     except BrokenPipeError:
         # The reader of stdout went away (``skae score DATA | head``): like
         # ``yes | head``, that ends the command, and is no error of ours.
@@ -104,6 +118,8 @@ def _run(command, args):
         error("out of memory; use --chunksize to read DATA in smaller chunks")
         return 1
     except Exception as exc:
+        if _RECEIVED:  # a signal that a library turned into its own error (an ImportError)
+            return _signalled(_RECEIVED[0])
         error(_unexpected(exc))
         return 1
     return 0
@@ -149,12 +165,14 @@ def _signals_raise():
     def handler(signum, frame):
         if held(signum):
             return
+        _RECEIVED.append(signum)
         for other in signums:
             signal.signal(other, signal.SIG_IGN)
         if signum == signal.SIGINT:
             raise KeyboardInterrupt
         raise Terminated(signum)
 
+    _RECEIVED.clear()
     previous = {signum: signal.signal(signum, handler) for signum in signums}
     try:
         yield

@@ -209,6 +209,15 @@ def test_a_malformed_forest_is_refused_not_walked(edit):
         scores.isolation_anomaly(X, nodes, starts, n_rows)
 
 
+def test_a_forest_of_one_row_scores_as_scikit_learns_does():
+    # c(1) = 0: scikit-learn scores 0.5 there, not 0 / 0 (a NaN once reached fit's terms)
+    X = np.zeros((1, 2))
+    forest = IsolationForest(random_state=0).fit(X)
+    new = np.array([[0.0, 0.0], [3.0, -1.0]])
+    anomaly = scores.isolation_anomaly(new, *scores.forest_arrays(forest))
+    np.testing.assert_array_equal(anomaly, -forest.score_samples(new))
+
+
 def test_average_path_length_is_c_of_n():
     # c(1) = 0, c(2) = 1, c(n) = 2 H(n - 1) - 2 (n - 1) / n with H(i) ~ ln i + 0.5772
     c = scores.average_path_length([1, 2, 256])
