@@ -160,6 +160,9 @@ def test_sighup_is_handled_like_sigterm(tmp_path, data, name):
         "8",
         stderr=subprocess.PIPE,
         text=True,
+        # As from a terminal: under nohup (a CI runner's, say) SIGHUP is
+        # inherited ignored, and skae rightly keeps it ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL),
     )
     wait_for_line(process, "skae: epoch 2/")
     assert len(os.listdir(tmp_path)) == 1  # the temporary output

@@ -271,8 +271,8 @@ def test_validates_once_and_runs_the_network_once(fitted, make_estimator, monkey
     assert scores.shape == (len(X),)
     validations.clear()
     make_estimator(AutoencoderOutlierDetector).fit(X)
-    # the training rows once, then the second network's 80% and its held-out 20%
-    assert len(validations) == 3
+    # once: the second network trains on, and scores, the rows fit validated
+    assert len(validations) == 1
 
 
 def test_neighbour_search_is_built_once_and_follows_new_reference_rows(
