@@ -22,10 +22,10 @@ import json
 import os
 import subprocess
 import sys
-import tarfile
 import tempfile
-from io import BytesIO
 from pathlib import Path
+
+from bench_cli import extract  # the package at a git revision, as bench_cli.py times it
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,19 +52,6 @@ for line in sys.stdin:
         AutoencoderOutlierDetector(random_state=0).fit(X_train).score_samples(X_test)
     print(json.dumps(time.perf_counter() - start), flush=True)
 """
-
-
-def extract(revision, folder):
-    """The ``skae`` package at ``revision``, extracted under ``folder``; that folder."""
-    archive = subprocess.run(
-        ["git", "archive", "--format=tar", revision, "skae"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout
-    with tarfile.open(fileobj=BytesIO(archive)) as tar:
-        tar.extractall(folder, filter="data")
-    return folder
 
 
 def worker(pythonpath, cwd):
