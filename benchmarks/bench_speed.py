@@ -16,7 +16,9 @@ machine and on what else it runs.
 
 (a) Training. ``AutoencoderTransformer.fit`` (validation, scaling, building,
     compiling and training) against ``Model.fit`` on NumPy arrays alone (the
-    model built and compiled outside the timer), same architecture (a
+    model built and compiled outside the timer, with ``steps_per_execution``
+    the steps of an epoch, as skae's loops run them; 1 on PyTorch, which
+    allows no more), same architecture (a
     randomly initialised dense network: ``init="random"``, no early
     stopping), epochs, batch size, optimizer, learning rate and initial
     weights (the estimator's seed). The rows are shuffled in different
@@ -146,7 +148,11 @@ def fit_both(X, params):
         seed=ae._fit_seed(),  # the estimator's seed: same initial weights
     )
     model = assemble(encoder, decoder)
-    model.compile(optimizer=keras.optimizers.Adam(ae.learning_rate), loss=params.get("loss", "mse"))
+    model.compile(
+        optimizer=keras.optimizers.Adam(ae.learning_rate),
+        loss=params.get("loss", "mse"),
+        steps_per_execution=keras_steps_per_execution(len(X), params["batch_size"]),
+    )
     scaled = np.asarray(ae.scaler_.transform(X), dtype=np.float32)
     keras.utils.set_random_seed(ae._fit_seed())
     start = time.perf_counter()
@@ -155,6 +161,16 @@ def fit_both(X, params):
     )
     keras_seconds = time.perf_counter() - start
     return (skae_seconds, ae.history_["loss"][-1]), (keras_seconds, history.history["loss"][-1]), ae
+
+
+def keras_steps_per_execution(n_rows, batch_size):
+    """The steps of an epoch, as one execution: what skae's loops run per call.
+
+    PyTorch's trainer refuses more than one step per execution.
+    """
+    if keras.backend.backend() == "torch":
+        return 1
+    return -(-n_rows // batch_size)
 
 
 def warm_up():

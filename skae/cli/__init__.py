@@ -70,7 +70,6 @@ functions are kept in JAX's persistent cache (``~/.cache/skae/jax``).
 
 import os
 import signal
-import threading
 
 
 def _interrupted_while_importing(signum, frame):
@@ -78,16 +77,24 @@ def _interrupted_while_importing(signum, frame):
     os._exit(130)
 
 
+def _set_early_handler():
+    """Whether the import-time SIGINT handler was set (Python's own was in place)."""
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        return False
+    try:
+        signal.signal(signal.SIGINT, _interrupted_while_importing)
+    except ValueError:  # not the main thread: signals are not ours to handle
+        return False
+    return True
+
+
 # Ctrl-C while this package's modules are read (slow the first time, when
 # Python compiles them): one line and exit 130, as main() answers it later,
 # not a KeyboardInterrupt traceback. Python's own handler is back once they
 # are imported, for a program that imports skae.cli without running it.
-_EARLY = (
-    threading.current_thread() is threading.main_thread()
-    and signal.getsignal(signal.SIGINT) is signal.default_int_handler
-)
-if _EARLY:
-    signal.signal(signal.SIGINT, _interrupted_while_importing)
+# Nothing else is imported first (not even threading): a Ctrl-C in that
+# window would still be a traceback.
+_EARLY = _set_early_handler()
 try:
     from ._main import main
 finally:
