@@ -59,6 +59,7 @@ from ._nn import (  # noqa: E402
     build_dense_autoencoder,
     build_pca_residual_autoencoder,
     image_shape_3d,
+    keras_array_warnings_ignored,
     split_autoencoder,
 )
 from ._sklearn_compat import (  # noqa: E402
@@ -783,7 +784,8 @@ class _BaseAutoencoder(CallbackSupportMixin, BaseEstimator):
         if not isinstance(self.optimizer, keras.optimizers.Optimizer) and not routed_lr:
             # scikeras built the optimizer from its name or class: give it our rate.
             optimizer = kwargs["optimizer"]
-            config = {**optimizer.get_config(), "learning_rate": self.learning_rate}
+            with keras_array_warnings_ignored():  # Keras reads its rate variable
+                config = {**optimizer.get_config(), "learning_rate": self.learning_rate}
             kwargs["optimizer"] = type(optimizer).from_config(config)
         if isinstance(self.loss, str) and self.loss in _MASKED_LOSSES:
             kwargs["loss"] = _MASKED_LOSSES[self.loss]()  # NaN in the target: missing cells

@@ -3,7 +3,6 @@
 import warnings
 from numbers import Real
 
-import keras
 import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -11,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import _validation
 from ._base import _atomic_fit
 from ._io import register_estimator
-from ._nn import Corruption, assemble
+from ._nn import Corruption, assemble, to_numpy
 from ._sklearn_compat import Interval, StrOptions
 from ._transformer import AutoencoderTransformer
 
@@ -303,7 +302,7 @@ random_state, verbose, **kwargs
             X_checked = _validation.check_array_like(X, "X", type(self).__name__)
         seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
         noisy = self._make_corruption(seed).corrupt(X_checked.astype("float32"))
-        noisy = keras.ops.convert_to_numpy(noisy).astype(X_checked.dtype, copy=False)
+        noisy = to_numpy(noisy).astype(X_checked.dtype, copy=False)
         return _validation.like_input(noisy, X, self)
 
     def score(self, X, y=None, sample_weight=None, *, X_clean=None):

@@ -14,6 +14,8 @@ import math
 import keras
 import numpy as np
 
+from .._nn import keras_array_warnings_ignored
+
 __all__ = ["metric_logs", "run_epochs"]
 
 
@@ -74,7 +76,10 @@ def run_epochs(
         callbacks.on_train_batch_end(steps - 1, logs)
         if run_validation is not None:
             logs.update(_validate(model, run_validation, n_valid_rows, batch_size, callbacks))
-        callbacks.on_epoch_end(epoch, logs)
+        # Keras' EarlyStopping keeps the best weights by Variable.numpy(),
+        # which warns on JAX and PyTorch under NumPy 2 (skae._nn._arrays).
+        with keras_array_warnings_ignored():
+            callbacks.on_epoch_end(epoch, logs)
         if model.stop_training:
             break
     if epochs > 0:  # as Model.fit: optimizers with weight averaging (use_ema) copy them in

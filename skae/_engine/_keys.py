@@ -18,6 +18,7 @@ import weakref
 
 import keras
 
+from .._nn import keras_array_warnings_ignored
 from .._quiet import tensorflow_unimported
 
 __all__ = ["OPAQUE_LAYERS", "TRAINING_KINDS", "architecture_key", "clear", "flat_objects"]
@@ -202,13 +203,15 @@ def _compile_key(model, with_optimizer):
     named = ("loss", "loss_weights", "metrics", "weighted_metrics")
     if not all(_known(item) for name in named for item in flat_objects(arguments.get(name))):
         return None
-    config = dict(model.get_compile_config())
+    with keras_array_warnings_ignored():  # the optimizer's config, as above
+        config = dict(model.get_compile_config())
     config.pop("steps_per_execution", None)
     config.pop("optimizer", None)
     if with_optimizer:
         if model.optimizer is None or not _own(type(model.optimizer)):
             return None
-        settings = dict(model.optimizer.get_config())
+        with keras_array_warnings_ignored():  # Keras reads its rate variable
+            settings = dict(model.optimizer.get_config())
         settings.pop("name", None)
         if isinstance(settings.get("learning_rate"), (int, float)):
             settings.pop("learning_rate")  # a variable, not part of the graph

@@ -5,13 +5,13 @@ turns its parameters into :class:`TrainingOptions` and calls :func:`train`;
 the epochs themselves run in the backend's loop (:mod:`skae._engine._backend`).
 """
 
-import warnings
 from dataclasses import dataclass, field
 
 import keras
 import numpy as np
 import scipy.stats
 
+from .._nn import to_numpy
 from ._backend import fit_model, predict_arrays
 
 __all__ = [
@@ -125,12 +125,7 @@ def row_losses(model, x, y, sample_weight=None):
     # PyTorch's tensor minus an array goes through NumPy's deprecated
     # __array_wrap__ (a DeprecationWarning per call under NumPy 2).
     y, predictions = (keras.ops.convert_to_tensor(v) for v in (y, predict_arrays(model, x, 8192)))
-    losses = per_row(y, predictions)
-    with warnings.catch_warnings():
-        # Keras' convert_to_numpy calls np.array on a PyTorch tensor, whose
-        # __array__ lacks NumPy 2's copy keyword: their warning, not a fault here.
-        warnings.filterwarnings("ignore", "__array__ implementation", DeprecationWarning)
-        return np.asarray(keras.ops.convert_to_numpy(losses), dtype=np.float64)
+    return np.asarray(to_numpy(per_row(y, predictions)), dtype=np.float64)
 
 
 def significantly_lower(losses, baseline, sample_weight=(), level=0.05):
@@ -185,8 +180,8 @@ def snapshot(model):
     if model is None or not model.built:
         return None
     optimizer = getattr(model, "optimizer", None)
-    slots = [v.numpy() for v in optimizer.variables] if optimizer is not None else []
-    return model.get_weights(), slots
+    slots = [to_numpy(v) for v in optimizer.variables] if optimizer is not None else []
+    return [to_numpy(v) for v in model.weights], slots
 
 
 def restore(model, saved):
@@ -266,7 +261,7 @@ class CosineAnnealing(keras.callbacks.Callback):
         self.start = None
 
     def on_train_begin(self, logs=None):
-        self.start = float(self.model.optimizer.learning_rate.numpy())
+        self.start = float(to_numpy(self.model.optimizer.learning_rate))
 
     def on_epoch_begin(self, epoch, logs=None):
         done = (epoch - self.initial_epoch) / self.epochs
@@ -274,7 +269,7 @@ class CosineAnnealing(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
-            logs["learning_rate"] = float(self.model.optimizer.learning_rate.numpy())
+            logs["learning_rate"] = float(to_numpy(self.model.optimizer.learning_rate))
 
     def on_train_end(self, logs=None):
         self.model.optimizer.learning_rate.assign(self.start)
@@ -299,7 +294,7 @@ class HalveOnPlateau(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
         rate = self.model.optimizer.learning_rate
-        logs["learning_rate"] = float(rate.numpy())
+        logs["learning_rate"] = float(to_numpy(rate))
         current = logs.get(self.monitor)
         if current is None:
             return
@@ -311,7 +306,7 @@ class HalveOnPlateau(keras.callbacks.Callback):
             rate.assign(rate * 0.5)
             self.wait = 0
             if self.verbose:
-                print(f"\nEpoch {epoch + 1}: learning rate halved to {float(rate.numpy()):.3g}.")
+                print(f"\nEpoch {epoch + 1}: learning rate halved to {float(to_numpy(rate)):.3g}.")
 
 
 class EpochTasks(keras.callbacks.Callback):

@@ -29,7 +29,7 @@ import zipfile
 import keras
 import numpy as np
 
-from .._nn import Corruption, Sampling
+from .._nn import Corruption, Sampling, to_numpy
 from .._quiet import tensorflow_unimported
 from . import _keras_policy
 from ._archive import MAX_JSON, MAX_NETWORK, MiB, read_archive
@@ -152,7 +152,7 @@ def _name_public_optimizers(model_path):
 
 def seed_states(model):
     """The JSON of the counters of ``model``'s random layers (Keras' archive omits them)."""
-    return [encode_value(_numpy(v.value), "seed state") for v in _seed_variables(model)]
+    return [encode_value(to_numpy(v), "seed state") for v in _seed_variables(model)]
 
 
 def _keras_members(model_bytes, read=("config.json",)):
@@ -404,7 +404,7 @@ def _check_network(model, estimator, n_features):
         raise Refused("its network was not saved compiled (no optimizer).")
     for variable in model.weights:  # trained weights are of order 1: 1e20 is no weight
         if "float" in str(variable.dtype):
-            values = _numpy(variable.value)
+            values = to_numpy(variable)
             if not np.all(np.abs(values) <= _MAX_WEIGHT):  # NaN fails too
                 raise Refused(f"its weight {variable.path} holds NaN, infinity or beyond 1e20.")
     zeros = np.zeros((1, n_features), dtype=np.float32)
@@ -412,23 +412,9 @@ def _check_network(model, estimator, n_features):
         output = network(zeros, training=False)
         if isinstance(output, (list, tuple)) or not hasattr(output, "shape"):
             raise Refused(f"its {label} does not give one output.")
-        output = _numpy(output)
+        output = to_numpy(output)
         if output.shape != (1, expected) or not np.isfinite(output).all():
             raise Refused(f"its {label} does not give {expected} finite values for a row of zeros.")
-
-
-def _numpy(tensor):
-    """``tensor`` (of any backend) as a NumPy array, without the backends' NumPy 2 warning.
-
-    PyTorch's ``Tensor.__array__`` and Keras' ``Variable.__array__`` (on JAX)
-    lack NumPy 2's ``copy`` keyword, and Keras' ``Variable.numpy()`` and
-    ``convert_to_numpy`` call ``np.array`` on them: a DeprecationWarning per
-    call (torch 2.13, Keras 3 on JAX, numpy 2.4), about their code, not this
-    file. A variable is passed as its ``.value`` (the backend's own array).
-    """
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "__array__ implementation", DeprecationWarning)
-        return keras.ops.convert_to_numpy(tensor)
 
 
 def _single_shape(tensors):

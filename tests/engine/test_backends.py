@@ -16,6 +16,7 @@ import pytest
 
 from skae import _engine
 from skae._nn import assemble, build_dense_autoencoder
+from tests.conftest import ESTIMATORS
 
 N_ROWS, N_FEATURES = 96, 6
 BATCH_SIZE = 32
@@ -58,6 +59,18 @@ def test_row_losses_are_each_rows_loss_and_warn_of_nothing():
     expected = ((_engine.predict_arrays(model, x, 64) - x) ** 2).mean(axis=1)
     assert losses.dtype == np.float64
     np.testing.assert_allclose(losses, expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda cls: cls.__name__)
+def test_fits_and_outputs_warn_of_no_backend_array_copy(cls, make_estimator):
+    # Keras' Variable.numpy() (model weights, the optimizer's rate, the best
+    # weights EarlyStopping keeps) warns under NumPy 2 on JAX and PyTorch;
+    # skae reads variables through skae._nn.to_numpy instead.
+    X = np.random.default_rng(0).normal(size=(120, N_FEATURES))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", "__array__ implementation", DeprecationWarning)
+        estimator = make_estimator(cls, early_stopping=True, n_iter_no_change=1).fit(X)
+        estimator.score_samples(X) if hasattr(estimator, "score_samples") else estimator.predict(X)
 
 
 def test_weight_averages_are_copied_in_as_model_fit_does():
