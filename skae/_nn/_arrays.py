@@ -18,11 +18,16 @@ __all__ = ["keras_array_warnings_ignored", "to_numpy"]
 
 
 def to_numpy(value):
-    """A tensor or variable of any backend (or an array) as a NumPy array."""
+    """A tensor or variable of any backend (or an array) as a NumPy array it does not share.
+
+    The array owns its values: a PyTorch variable is updated in place by
+    training, and a view of it would change with it (a snapshot of the
+    weights would be no snapshot).
+    """
     if isinstance(value, keras.Variable):
         value = value.value  # the backend's own array
     if hasattr(value, "detach"):  # a PyTorch tensor, possibly on a GPU
-        return value.detach().cpu().numpy()
+        return value.detach().cpu().numpy().copy()
     if hasattr(value, "numpy"):  # a TensorFlow tensor or variable
         return value.numpy()
     return keras.ops.convert_to_numpy(value)  # a JAX or NumPy array

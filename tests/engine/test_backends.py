@@ -73,6 +73,22 @@ def test_fits_and_outputs_warn_of_no_backend_array_copy(cls, make_estimator):
         estimator.score_samples(X) if hasattr(estimator, "score_samples") else estimator.predict(X)
 
 
+def test_a_snapshot_is_not_changed_by_training_and_restores_the_weights():
+    # PyTorch trains its variables in place: a snapshot must own its arrays.
+    x = _rows()
+    model = _model()
+    _engine.fit_model(model, x, x, batch_size=BATCH_SIZE, epochs=1, seed=0)  # optimizer built
+    saved = _engine.snapshot(model)
+    taken = [w.copy() for w in saved[0]] + [s.copy() for s in saved[1]]
+    _engine.fit_model(model, x, x, batch_size=BATCH_SIZE, epochs=2, seed=1)
+    for before, kept in zip(taken, saved[0] + saved[1], strict=True):
+        np.testing.assert_array_equal(kept, before)
+    assert not np.array_equal(model.get_weights()[0], taken[0])
+    _engine.restore(model, saved)
+    for before, weight in zip(taken, model.get_weights(), strict=False):
+        np.testing.assert_array_equal(weight, before)
+
+
 def test_weight_averages_are_copied_in_as_model_fit_does():
     # Model.fit copies an optimizer's weight averages (use_ema) into the
     # weights at the end whenever epochs > 0, also when a fit resumes at its
