@@ -386,7 +386,7 @@ class _BaseAutoencoder(CallbackSupportMixin, BaseEstimator):
             keep_start_unless_beaten=guard,
         )
         self.history_ = _engine.extend_history(
-            self.history_ if keep else None, logs, float(np.nanmax(np.abs(x), initial=0.0))
+            self.history_ if keep else None, logs, float(_scaling.column_peaks(x).max(initial=0.0))
         )
         if guard:
             self.pca_fallback_ = kept_start

@@ -16,7 +16,7 @@ import numpy as np
 
 from .._nn import keras_array_warnings_ignored
 
-__all__ = ["metric_logs", "run_epochs"]
+__all__ = ["convert_once", "metric_logs", "run_epochs"]
 
 
 def run_epochs(
@@ -106,3 +106,16 @@ def metric_logs(model):
         name: float(value) if np.ndim(value) == 0 else np.asarray(value)
         for name, value in model.get_metrics_result().items()
     }
+
+
+def convert_once(parts, convert):
+    """``convert`` of each of ``parts`` (arrays), made once for an array given twice.
+
+    An autoencoder's target is its input: one device tensor serves both,
+    where two would copy the data twice.
+    """
+    converted = {}
+    for part in parts:
+        if id(part) not in converted:
+            converted[id(part)] = convert(part)
+    return tuple(converted[id(part)] for part in parts)

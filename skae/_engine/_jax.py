@@ -30,7 +30,7 @@ import keras
 import numpy as np
 
 from . import _generic
-from ._epochs import run_epochs
+from ._epochs import convert_once, run_epochs
 from ._keys import architecture_key
 
 __all__ = [
@@ -325,7 +325,7 @@ def _device_arrays(x, y, sample_weight=None):
     parts = [x, y]
     if sample_weight is not None:
         parts.append(np.asarray(sample_weight, dtype=keras.backend.floatx()))
-    return tuple(jnp.asarray(part) for part in parts)
+    return convert_once(parts, jnp.asarray)
 
 
 def _row_orders(n_rows, shuffle, seed=None):

@@ -26,7 +26,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ._epochs import run_epochs
+from ._epochs import convert_once, run_epochs
 from ._tf_functions import forget_stale_bindings, function
 
 __all__ = ["fit_arrays", "fit_model"]
@@ -228,7 +228,7 @@ def _as_tensors(x, y, sample_weight=None):
         parts.append(np.asarray(sample_weight, dtype=keras.backend.floatx()))
     # NumPy data become host tensors; an eager identity places them on the
     # default device (the GPU when there is one) and shares the buffer on CPU.
-    return tuple(tf.identity(tf.convert_to_tensor(part)) for part in parts)
+    return convert_once(parts, lambda part: tf.identity(tf.convert_to_tensor(part)))
 
 
 def _build(model, data, batch_size):

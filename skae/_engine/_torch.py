@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from . import _generic
-from ._epochs import run_epochs
+from ._epochs import convert_once, run_epochs
 
 __all__ = [
     "clear_traces",
@@ -125,7 +125,7 @@ def _tensors(x, y, sample_weight=None):
     if sample_weight is not None:
         parts.append(np.asarray(sample_weight, dtype=keras.backend.floatx()))
     # keras.ops puts them on Keras' device (the GPU when there is one), once per fit.
-    return tuple(keras.ops.convert_to_tensor(np.ascontiguousarray(part)) for part in parts)
+    return convert_once(parts, lambda part: keras.ops.convert_to_tensor(np.ascontiguousarray(part)))
 
 
 def clear_traces():

@@ -210,9 +210,12 @@ def _split_validation(x, y, sample_weight, fraction, seed):
     n_valid = min(len(x) - 1, max(1, round(fraction * len(x))))
     order = np.random.default_rng(seed).permutation(len(x))
     valid, fit = order[:n_valid], order[n_valid:]
+    x_fit, x_valid = x[fit], x[valid]
+    # An autoencoder's target is its input: kept one array (one copy, one tensor).
+    y_fit, y_valid = (x_fit, x_valid) if y is x else (y[fit], y[valid])
     if sample_weight is None:
-        return x[fit], y[fit], None, (x[valid], y[valid])
-    return x[fit], y[fit], sample_weight[fit], (x[valid], y[valid], sample_weight[valid])
+        return x_fit, y_fit, None, (x_valid, y_valid)
+    return x_fit, y_fit, sample_weight[fit], (x_valid, y_valid, sample_weight[valid])
 
 
 def _rule_callbacks(options, validate, single_epoch, initial_epoch=0):
