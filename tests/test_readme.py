@@ -39,6 +39,10 @@ from pathlib import Path
 
 import pytest
 
+# The snippets build on each other (names, files): under pytest-xdist they
+# all run in one process, in order (--dist loadgroup, pyproject.toml).
+pytestmark = pytest.mark.xdist_group("readme_session")
+
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 DOCS = [ROOT / "docs" / name for name in ("install.rst", "user_guide.rst", "distributed.rst")]
