@@ -13,21 +13,26 @@ import contextlib
 import warnings
 
 import keras
+import numpy as np
 
 __all__ = ["keras_array_warnings_ignored", "to_numpy"]
 
 
 def to_numpy(value):
-    """A tensor or variable of any backend (or an array) as a NumPy array it does not share.
+    """A tensor or variable of any backend (or an array) as a NumPy array.
 
-    The array owns its values: a PyTorch variable is updated in place by
-    training, and a view of it would change with it (a snapshot of the
-    weights would be no snapshot).
+    A variable's array is a copy it does not share: training updates a
+    variable in place (PyTorch's ``numpy()`` is a view of it), and a
+    snapshot of the weights must not change with them.
     """
     if isinstance(value, keras.Variable):
-        value = value.value  # the backend's own array
+        return np.array(_backend_numpy(value.value))  # value: the backend's own array
+    return _backend_numpy(value)
+
+
+def _backend_numpy(value):
     if hasattr(value, "detach"):  # a PyTorch tensor, possibly on a GPU
-        return value.detach().cpu().numpy().copy()
+        return value.detach().cpu().numpy()
     if hasattr(value, "numpy"):  # a TensorFlow tensor or variable
         return value.numpy()
     return keras.ops.convert_to_numpy(value)  # a JAX or NumPy array
