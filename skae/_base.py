@@ -347,7 +347,7 @@ class _BaseAutoencoder(CallbackSupportMixin, BaseEstimator):
         ``validated``: ``X`` is already the output of :meth:`_check_X` (a
         subclass that needs the validated rows before training).
         """
-        keep = hasattr(self, "model_") and (single_epoch or self.warm_start)
+        keep = self._keeps_network(single_epoch)
         if not validated:
             X = self._check_X(X, reset=not keep)
         target_given = target is not None
@@ -393,6 +393,10 @@ class _BaseAutoencoder(CallbackSupportMixin, BaseEstimator):
         if root is not None:
             root.call_on_fit_task_end(estimator=self, X=X)
         return x
+
+    def _keeps_network(self, single_epoch=False):
+        """Whether this fit trains on the network and scaling it has (partial_fit, warm start)."""
+        return hasattr(self, "model_") and (single_epoch or self.warm_start)
 
     def _epoch_tasks_root(self, X, max_epochs):
         """scikit-learn's callback context of this fit (>= 1.9), its epochs as sub-tasks."""

@@ -350,7 +350,7 @@ feature_names_in_
         seed = self._fit_seed()
         X, held_out, sample_weight = hold_out(X, sample_weight, self.calibration_fraction, seed)
         # Validated once, here: the second network trains on these rows too.
-        X = self._check_X(X, reset=not (hasattr(self, "model_") and self.warm_start))
+        X = self._check_X(X, reset=not self._keeps_network())
         scaled = self._fit_autoencoder(X, None, sample_weight, seed=seed, validated=True)
         held_ae = None
         if self._autoencoder_term:
